@@ -1,0 +1,66 @@
+# Developer entry points. `make demo` and `make test` work on a fresh machine with Python 3.11+ and make.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+SAM_VENV ?= .venv-sam
+PYTHON313 ?= $(shell pyenv prefix 3.13.0 2>/dev/null || pyenv prefix 3.13 2>/dev/null)
+
+PROMPT ?= A paper boat drifting down a rain-soaked street at dusk, cinematic
+MODEL ?=
+IMAGE ?=
+VIDEO ?=
+RATIO ?=
+DURATION ?=
+PORT ?= 8787
+
+.PHONY: dev lint test unit e2e demo simulator bench build validate clean
+
+dev: $(VENV)/.installed
+
+$(VENV)/.installed: requirements-dev.txt layers/shared/requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+lint: dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+	$(VENV)/bin/cfn-lint template.yaml
+
+test: lint
+	$(PY) -m pytest -n 2 --dist loadgroup
+
+unit: dev
+	$(PY) -m pytest -m "not e2e"
+
+e2e: dev
+	$(PY) -m pytest -m e2e
+
+demo: dev
+	$(PY) -m local.runner --prompt "$(PROMPT)" \
+		$(if $(MODEL),--model "$(MODEL)") $(if $(IMAGE),--image "$(IMAGE)") $(if $(VIDEO),--video "$(VIDEO)") \
+		$(if $(RATIO),--ratio "$(RATIO)") $(if $(DURATION),--duration "$(DURATION)")
+
+simulator: dev
+	$(PY) -m local.simulator --port $(PORT)
+
+bench: dev
+	$(PY) bench/run.py
+
+$(SAM_VENV)/.installed:
+	$(PYTHON) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/pip install --quiet aws-sam-cli
+	touch $@
+
+# sam build needs a python3.13 on PATH (the Lambda runtime); pyenv provides one here.
+build: $(SAM_VENV)/.installed
+	PATH="$(PYTHON313)/bin:$$PATH" $(SAM_VENV)/bin/sam build
+
+validate: $(SAM_VENV)/.installed
+	$(SAM_VENV)/bin/sam validate --lint
+
+clean:
+	rm -rf .aws-sam out .pytest_cache .mypy_cache .ruff_cache
