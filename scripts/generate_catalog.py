@@ -47,7 +47,7 @@ _SCALARS = {str: "string", int: "integer", float: "number", bool: "boolean", obj
 
 
 def _field_docs(module: Any) -> dict[str, dict[str, str]]:
-    """Attribute docstrings per TypedDict class: ``{class name: {kwarg: docstring}}`` (not kept at runtime)."""
+    """Attribute docstrings per TypedDict class: ``{class: {kwarg: docstring}}`` (lost at runtime)."""
     docs: dict[str, dict[str, str]] = {}
     for node in ast.parse(inspect.getsource(module)).body:
         if not isinstance(node, ast.ClassDef):
@@ -154,6 +154,82 @@ def extract_sdk_catalog() -> dict[str, Any]:
     }
 
 
+def sdk_field_docs() -> dict[tuple[str, str, str], str]:
+    """``{(endpoint, model, wire name): docstring}`` of top-level fields, to check the hand-kept notes."""
+    result: dict[tuple[str, str, str], str] = {}
+    for endpoint, (module_name, alias_name) in ENDPOINT_MODULES.items():
+        module = importlib.import_module(module_name)
+        docs = _field_docs(module)
+        for cls in _model_classes(getattr(module, alias_name)):
+            hints = typing.get_type_hints(cls, include_extras=True)
+            (model,) = typing.get_args(_unwrap(hints["model"])[0])
+            for kwarg, hint in hints.items():
+                wire = _unwrap(hint)[2] or kwarg
+                result[(endpoint, model, wire)] = " ".join(docs.get(cls.__name__, {}).get(kwarg, "").split())
+    return result
+
+
+def describe_drift(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    """What changed between two extractions, one readable line per change (empty when identical)."""
+    changes = []
+    if old.get("sdk_version") != new.get("sdk_version"):
+        changes.append(f"runwayml version changed: {old.get('sdk_version')} -> {new.get('sdk_version')}")
+    for endpoint in dict.fromkeys([*old["endpoints"], *new["endpoints"]]):
+        before, after = old["endpoints"].get(endpoint, {}), new["endpoints"].get(endpoint, {})
+        for model in before.keys() - after.keys():
+            changes.append(f"{endpoint}: model {model} was removed from the SDK")
+        for model in after.keys() - before.keys():
+            changes.append(f"{endpoint}: model {model} was added to the SDK")
+        for model in before.keys() & after.keys():
+            changes.extend(
+                _fields_drift(f"{endpoint}/{model}", before[model]["fields"], after[model]["fields"])
+            )
+    return sorted(changes)
+
+
+def _fields_drift(where: str, old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    changes = []
+    removed, added = old.keys() - new.keys(), new.keys() - old.keys()
+    renamed = {old[w]["kwarg"]: w for w in removed} if removed and added else {}
+    for wire in sorted(added):
+        kwarg = new[wire]["kwarg"]
+        if kwarg in renamed:
+            changes.append(f"{where}: wire name of {kwarg} changed from {renamed.pop(kwarg)} to {wire}")
+        else:
+            changes.append(f"{where}: field {wire} was added (required={new[wire]['required']})")
+    changes.extend(f"{where}: field {wire} was removed" for wire in sorted(renamed.values()))
+    if not added:
+        changes.extend(f"{where}: field {wire} was removed" for wire in sorted(removed))
+    for wire in sorted(old.keys() & new.keys()):
+        a, b = old[wire], new[wire]
+        if a["required"] != b["required"]:
+            state = "now required" if b["required"] else "now optional"
+            changes.append(f"{where}: field {wire} is {state}")
+        if a["kwarg"] != b["kwarg"]:
+            changes.append(f"{where}: SDK kwarg of {wire} changed from {a['kwarg']} to {b['kwarg']}")
+        changes.extend(_schema_drift(f"{where}: {wire}", a["schema"], b["schema"]))
+    return changes
+
+
+def _schema_drift(where: str, old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    if old == new:
+        return []
+    if "enum" in old and "enum" in new:
+        gone = [v for v in old["enum"] if v not in new["enum"]]
+        came = [v for v in new["enum"] if v not in old["enum"]]
+        parts = ([f"values added {came}"] if came else []) + ([f"values removed {gone}"] if gone else [])
+        return [f"{where}: {', '.join(parts) or 'value order changed'}"]
+    if "anyOf" in old and "anyOf" in new and len(old["anyOf"]) == len(new["anyOf"]):
+        return [
+            c for a, b in zip(old["anyOf"], new["anyOf"], strict=True) for c in _schema_drift(where, a, b)
+        ]
+    if old.get("type") == new.get("type") == "array":
+        return _schema_drift(f"{where}[]", old["items"], new["items"])
+    if old.get("type") == new.get("type") == "object" and "properties" in old and "properties" in new:
+        return _fields_drift(where, old["properties"], new["properties"])
+    return [f"{where}: type changed from {json.dumps(old)} to {json.dumps(new)}"]
+
+
 def render(data: dict[str, Any]) -> str:
     return json.dumps(data, indent=1, ensure_ascii=False) + "\n"
 
@@ -166,7 +242,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.check:
         stale = not OUTPUT.exists() or OUTPUT.read_text(encoding="utf-8") != text
         if stale:
+            committed = (
+                json.loads(OUTPUT.read_text(encoding="utf-8")) if OUTPUT.exists() else {"endpoints": {}}
+            )
+            lines = describe_drift(committed, json.loads(text)) or ["formatting only"]
             sys.stderr.write(f"{OUTPUT} is stale: run python scripts/generate_catalog.py\n")
+            sys.stderr.write("".join(f"  {line}\n" for line in lines))
         return 1 if stale else 0
     OUTPUT.parent.mkdir(parents=True, exist_ok=True)
     OUTPUT.write_text(text, encoding="utf-8")
