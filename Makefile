@@ -14,7 +14,7 @@ RATIO ?=
 DURATION ?=
 PORT ?= 8787
 
-.PHONY: dev lint test unit e2e demo simulator bench build validate clean
+.PHONY: dev lint test sam-check unit e2e demo simulator bench build validate clean
 
 dev: $(VENV)/.installed
 
@@ -30,8 +30,12 @@ lint: dev
 	$(VENV)/bin/mypy
 	$(VENV)/bin/cfn-lint template.yaml
 
+# The README's test command: static checks, every test, then the SAM CLI's own validation and build.
 test: lint
 	$(PY) -m pytest -n 2 --dist loadgroup
+	$(MAKE) --no-print-directory sam-check
+
+sam-check: validate build
 
 unit: dev
 	$(PY) -m pytest -m "not e2e"
@@ -52,15 +56,16 @@ bench: dev
 
 $(SAM_VENV)/.installed:
 	$(PYTHON) -m venv $(SAM_VENV)
-	$(SAM_VENV)/bin/pip install --quiet aws-sam-cli
+	$(SAM_VENV)/bin/pip install --quiet aws-sam-cli==1.170.0
 	touch $@
 
 # sam build needs a python3.13 on PATH (the Lambda runtime); pyenv provides one here.
 build: $(SAM_VENV)/.installed
-	PATH="$(PYTHON313)/bin:$$PATH" $(SAM_VENV)/bin/sam build
+	@test -x "$(PYTHON313)/bin/python3.13" || { echo "sam build needs Python 3.13 (the Lambda runtime): install it, e.g. 'pyenv install 3.13', or set PYTHON313=<prefix>"; exit 1; }
+	PATH="$(PYTHON313)/bin:$$PATH" SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam build
 
 validate: $(SAM_VENV)/.installed
-	$(SAM_VENV)/bin/sam validate --lint
+	SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam validate --lint
 
 clean:
 	rm -rf .aws-sam out .pytest_cache .mypy_cache .ruff_cache
