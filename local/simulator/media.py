@@ -64,7 +64,7 @@ class VideoSpec:
             raise ValueError(f"frames must be >= 1 and fps must divide {_TIMESCALE}")
 
 
-# --- H.264 bitstream -----------------------------------------------------------------------------------------
+# --- H.264 bitstream ---
 
 
 class _BitWriter:
@@ -228,7 +228,7 @@ class H264Stream:
         return data
 
 
-# --- ISO BMFF / QuickTime container -------------------------------------------------------------------------
+# --- ISO BMFF / QuickTime container ---
 
 
 def _box(kind: bytes, *payload: bytes) -> bytes:
@@ -369,7 +369,7 @@ def frames_for_size(spec: VideoSpec, size_bytes: int, container: str = "mp4") ->
     return max(1, 1 + math.ceil(max(0, size_bytes - overhead) / per_frame))
 
 
-# --- PNG sequence -------------------------------------------------------------------------------------------
+# --- PNG sequence ---
 
 
 def _png(width: int, height: int, rgb_rows: list[bytes]) -> bytes:
@@ -378,7 +378,9 @@ def _png(width: int, height: int, rgb_rows: list[bytes]) -> bytes:
 
     raw = b"".join(b"\x00" + row for row in rgb_rows)
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
+    )
 
 
 def png_frame(spec: VideoSpec, index: int) -> bytes:
@@ -392,7 +394,7 @@ def png_frame(spec: VideoSpec, index: int) -> bytes:
 
 
 def png_sequence_zip(spec: VideoSpec) -> bytes:
-    """A zip of ``spec.frames`` real PNG frames named ``frame.0001.png`` ... (held in memory: keep it small)."""
+    """A zip of ``spec.frames`` real PNG frames ``frame.0001.png`` ... (built in memory: keep it small)."""
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as zf:
         for index in range(spec.frames):

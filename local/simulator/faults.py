@@ -1,0 +1,115 @@
+"""Scripted faults: what they match, what they do, how many times."""
+
+from __future__ import annotations
+
+import fnmatch
+import itertools
+import threading
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+# Faults decided when a request arrives (any path).
+REQUEST_KINDS = {"http_error", "delay", "disconnect"}
+# Faults that act on an output download (GET /_outputs/...).
+DOWNLOAD_KINDS = {"reset_download", "truncate_download"}
+# Faults applied to the next task(s) created (matched on the create request).
+TASK_KINDS = {"task_failure", "throttle", "output"}
+# Faults applied to a GET /v1/tasks/{id} answer.
+RETRIEVE_KINDS = {"expired_urls"}
+KINDS = REQUEST_KINDS | DOWNLOAD_KINDS | TASK_KINDS | RETRIEVE_KINDS
+
+_ids = itertools.count(1)
+
+
+@dataclass
+class Fault:
+    """One scripted fault. ``times=None`` means forever.
+
+    Matching: ``method`` (exact), ``path`` (a glob such as ``/v1/tasks/*``), ``model`` and ``prompt_contains``
+    (looked up in the create body, or in the body that created the task a path refers to).
+    ``params`` are per kind (see the package docstring).
+    """
+
+    kind: str
+    times: int | None = 1
+    method: str | None = None
+    path: str | None = None
+    model: str | None = None
+    prompt_contains: str | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+    id: int = field(default_factory=lambda: next(_ids))
+    fired: int = 0
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"unknown fault kind {self.kind!r}; expected one of {sorted(KINDS)}")
+        if self.method:
+            self.method = self.method.upper()
+
+    def matches(self, method: str, path: str, body: dict[str, Any] | None) -> bool:
+        if self.method and self.method != method:
+            return False
+        if self.path and not fnmatch.fnmatchcase(path, self.path):
+            return False
+        body = body or {}
+        if self.model and body.get("model") != self.model:
+            return False
+        prompt = body.get("promptText")
+        return not (
+            self.prompt_contains and (not isinstance(prompt, str) or self.prompt_contains not in prompt)
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+_DEFAULT_PATHS = {
+    "reset_download": "/_outputs/*",
+    "truncate_download": "/_outputs/*",
+    "expired_urls": "/v1/tasks/*",
+}
+_CREATE_PATHS = ("/v1/text_to_video", "/v1/image_to_video", "/v1/video_to_video", "/v1/character_performance")
+
+
+class FaultBook:
+    """Thread-safe list of pending faults; ``take`` consumes one matching fault of the given kinds."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._faults: list[Fault] = []
+
+    def add(self, fault: Fault) -> Fault:
+        if fault.path is None and fault.kind in _DEFAULT_PATHS:
+            fault.path = _DEFAULT_PATHS[fault.kind]
+        with self._lock:
+            self._faults.append(fault)
+        return fault
+
+    def take(self, kinds: set[str], method: str, path: str, body: dict[str, Any] | None) -> list[Fault]:
+        """Consume and return every matching fault of ``kinds`` (at most one per kind, oldest first)."""
+        taken: list[Fault] = []
+        seen: set[str] = set()
+        with self._lock:
+            for fault in list(self._faults):
+                if fault.kind not in kinds or fault.kind in seen:
+                    continue
+                if fault.kind in TASK_KINDS and fault.path is None and path not in _CREATE_PATHS:
+                    continue
+                if not fault.matches(method, path, body):
+                    continue
+                seen.add(fault.kind)
+                fault.fired += 1
+                if fault.times is not None:
+                    fault.times -= 1
+                    if fault.times <= 0:
+                        self._faults.remove(fault)
+                taken.append(fault)
+        return taken
+
+    def list(self) -> list[Fault]:
+        with self._lock:
+            return list(self._faults)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._faults.clear()

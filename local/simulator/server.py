@@ -1,0 +1,716 @@
+"""The HTTP side: a ``ThreadingHTTPServer`` speaking Runway's wire format, plus ``/_simulator/``."""
+
+from __future__ import annotations
+
+import contextlib
+import email.parser
+import email.policy
+import functools
+import hashlib
+import hmac
+import json
+import logging
+import math
+import os
+import re
+import socket
+import struct
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from . import rules
+from .config import RUNWAY_VERSION, SimulatorConfig
+from .engine import Engine, OutputPlan, Task, Upload, iso
+from .faults import DOWNLOAD_KINDS, REQUEST_KINDS, RETRIEVE_KINDS, TASK_KINDS, Fault, FaultBook
+from .media import CONTENT_TYPES, VideoFile, VideoSpec, extension_for, frames_for_size, png_sequence_zip
+
+logger = logging.getLogger("local.simulator")
+
+CREATE_ENDPOINTS = ("text_to_video", "image_to_video", "video_to_video", "character_performance")
+_TASK_PATH = re.compile(r"^/v1/tasks/([^/]+)$")
+_OUTPUT_PATH = re.compile(r"^/_outputs/([^/]+)/(\d+)\.(mp4|mov|zip)$")
+_UPLOAD_PATH = re.compile(r"^/_uploads/([^/]+)$")
+_ALIASES = {
+    "rate_limit": ("http_error", {"status": 429, "retry_after": 1}),
+    "server_error": ("http_error", {"status": 500}),
+}
+
+
+@dataclass
+class RecordedRequest:
+    """One request the simulator received (control requests under ``/_simulator/`` are not recorded)."""
+
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    headers: dict[str, str]
+    body: Any
+    time: float
+    status: int | None = None
+    faults: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class CreatedTask:
+    """A task the simulator accepted (a create that answered 200)."""
+
+    id: str
+    endpoint: str
+    model: str
+    body: dict[str, Any]
+    created_at: str
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class _Reply(Exception):
+    """Raised inside a handler to answer at once."""
+
+    def __init__(self, status: int, body: Any = None, headers: dict[str, str] | None = None) -> None:
+        super().__init__(status)
+        self.status = status
+        self.body = body
+        self.headers = headers or {}
+
+
+def _error(status: int, message: str, **extra: Any) -> _Reply:
+    return _Reply(status, {"error": message, **extra})
+
+
+def _xml_error(status: int, code: str, message: str) -> _Reply:
+    body = f"<?xml version='1.0' encoding='UTF-8'?>\n<Error><Code>{code}</Code><Message>{message}</Message>"
+    body += "</Error>"
+    return _Reply(status, body.encode(), {"Content-Type": "application/xml"})
+
+
+class RunwaySimulator:
+    """A Runway API stand-in on ``127.0.0.1``. See the package docstring for the whole API."""
+
+    def __init__(self, config: SimulatorConfig | None = None) -> None:
+        self.config = config or SimulatorConfig()
+        self.engine = Engine(self.config)
+        self.faults = FaultBook()
+        self._signing_key = hashlib.sha256(f"runway-simulator:{self.config.seed}".encode()).digest()
+        self._log_lock = threading.Lock()
+        self._requests: list[RecordedRequest] = []
+        self._created: list[CreatedTask] = []
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+        self.base_url = ""
+
+    # --- lifecycle ---
+
+    def start(self) -> str:
+        """Listen (``config.port``; 0 = a free port) in a background thread and return the base URL."""
+        if self._server is not None:
+            return self.base_url
+        self._server = _Server((self.config.host, self.config.port), _Handler, self)
+        port = self._server.server_address[1]
+        self.base_url = f"http://{self.config.host}:{port}"
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.1},
+            name="runway-simulator",
+            daemon=True,
+        )
+        self._thread.start()
+        logger.info("Runway simulator listening; RUNWAYML_BASE_URL=%s", self.base_url)
+        return self.base_url
+
+    def stop(self) -> None:
+        server, self._server = self._server, None
+        if server is None:
+            return
+        server.shutdown()
+        server.close_connections()
+        server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        logger.info("Runway simulator stopped")
+
+    def __enter__(self) -> RunwaySimulator:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # --- scripting ---
+
+    def inject(
+        self,
+        kind: str,
+        *,
+        times: int | None = 1,
+        method: str | None = None,
+        path: str | None = None,
+        model: str | None = None,
+        prompt_contains: str | None = None,
+        **params: Any,
+    ) -> Fault:
+        """Script a fault (kinds and their params are listed in the package docstring)."""
+        if kind in _ALIASES:
+            kind, defaults = _ALIASES[kind]
+            params = {**defaults, **params}
+        fault = Fault(kind, times, method, path, model, prompt_contains, params)
+        logger.info("fault scripted: %s", fault)
+        return self.faults.add(fault)
+
+    def clear_faults(self) -> None:
+        self.faults.clear()
+
+    def reset(self) -> None:
+        """Forget tasks, uploads, faults, recorded requests, limits and credit changes."""
+        self.faults.clear()
+        self.engine.reset()
+        with self._log_lock:
+            self._requests.clear()
+            self._created.clear()
+
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        with self._log_lock:
+            return list(self._requests)
+
+    def created_tasks(self) -> list[CreatedTask]:
+        with self._log_lock:
+            return list(self._created)
+
+    @property
+    def credit_balance(self) -> int:
+        return self.engine.balance()
+
+    def set_credit_balance(self, credits: int) -> None:
+        self.engine.set_balance(credits)
+
+    def set_concurrency_limit(self, model: str, limit: int | None) -> None:
+        self.engine.set_limit(model, limit)
+
+    def uploaded(self, uri: str) -> Upload | None:
+        """The completed, unexpired upload behind a ``runway://`` URI (``.data``, ``.filename``, ...)."""
+        return self.engine.upload_for_uri(uri)
+
+    def task(self, task_id: str) -> dict[str, Any] | None:
+        """The task as ``GET /v1/tasks/{id}`` would show it now (None if unknown or deleted)."""
+        task = self.engine.get(task_id)
+        return None if task is None else self._task_json(task)
+
+    # --- helpers used by the handler ---
+
+    def _record(self, record: RecordedRequest) -> None:
+        with self._log_lock:
+            self._requests.append(record)
+
+    def _sign(self, resource: str, expires: int) -> str:
+        return hmac.new(self._signing_key, f"{resource}:{expires}".encode(), hashlib.sha256).hexdigest()
+
+    def _output_urls(self, task: Task, ttl: float | None = None) -> list[str]:
+        ttl = self.config.output_url_ttl_s if ttl is None else ttl
+        now = self.engine.now()
+        expires = math.ceil(now + ttl) if ttl > 0 else math.floor(now + ttl)
+        urls = []
+        for index in range(task.outputs.count):
+            resource = f"/_outputs/{task.id}/{index}.{task.outputs.extension}"
+            signature = self._sign(resource, expires)
+            urls.append(
+                f"{self.base_url}{resource}?Expires={expires}&Signature={signature}&Key-Pair-Id=SIMULATOR"
+            )
+        return urls
+
+    def _task_json(self, task: Task, ttl: float | None = None) -> dict[str, Any]:
+        return self.engine.task_json(task, self._output_urls(task, ttl))
+
+    def _accepted_keys(self) -> set[str]:
+        keys = {k for k in (self.config.api_key, os.environ.get("RUNWAYML_API_SECRET")) if k}
+        return keys
+
+    def _video_spec(self, task: Task, index: int) -> VideoSpec:
+        plan, cfg = task.outputs, self.config
+        width, height = cfg.output_width, cfg.output_height
+        ratio = re.fullmatch(r"(\d+):(\d+)", str(task.body.get("ratio") or ""))
+        if ratio and int(ratio.group(2)) > int(ratio.group(1)):
+            width, height = height, width  # portrait request, portrait output
+        elif ratio and ratio.group(1) == ratio.group(2):
+            width = height = min(width, height)
+        spec = VideoSpec(
+            width=plan.width or width,
+            height=plan.height or height,
+            fps=plan.fps or cfg.output_fps,
+            frames=plan.frames or cfg.output_frames,
+            seed=task.number * 7 + index,
+        )
+        if plan.size_bytes and plan.extension != "zip":
+            frames = frames_for_size(spec, plan.size_bytes, plan.extension)
+            spec = VideoSpec(spec.width, spec.height, spec.fps, frames, spec.seed)
+        return spec
+
+
+_zip_cache = functools.lru_cache(maxsize=16)(png_sequence_zip)
+
+
+def _payload(part: Any) -> bytes:
+    data = part.get_payload(decode=True)
+    return data if isinstance(data, bytes) else b""
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, address: tuple[str, int], handler: type[_Handler], sim: RunwaySimulator) -> None:
+        self.sim = sim
+        self._connections: set[socket.socket] = set()
+        self._conn_lock = threading.Lock()
+        super().__init__(address, handler)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._conn_lock:
+            self._connections.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        with self._conn_lock:
+            self._connections.discard(request)
+        super().shutdown_request(request)
+
+    def close_connections(self) -> None:
+        """Close idle keep-alive connections so their handler threads end with the server."""
+        with self._conn_lock:
+            connections = list(self._connections)
+        for conn in connections:
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    # headers and body go out in separate writes; with Nagle + delayed ACK each answer would wait ~40 ms
+    disable_nagle_algorithm = True
+    server_version = "RunwaySimulator/1.0"
+    timeout = 60
+    server: _Server
+    _current: RecordedRequest | None = None
+    _streaming = False
+
+    def log_message(self, format: str, *args: Any) -> None:
+        logger.debug("%s " + format, self.address_string(), *args)
+
+    def do_GET(self) -> None:
+        self._dispatch()
+
+    do_POST = do_DELETE = do_HEAD = do_PUT = do_PATCH = do_GET
+
+    # --- plumbing ---
+
+    @property
+    def sim(self) -> RunwaySimulator:
+        return self.server.sim
+
+    def _read_body(self) -> bytes:
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length > 0 else b""
+
+    def _send(self, status: int, body: Any = None, headers: dict[str, str] | None = None) -> None:
+        if self._current is not None:
+            self._current.status = status
+        headers = dict(headers or {})
+        if body is None:
+            payload = b""
+        elif isinstance(body, bytes):
+            payload = body
+        else:
+            payload = json.dumps(body).encode()
+            headers.setdefault("Content-Type", "application/json; charset=utf-8")
+        self.send_response(status)
+        for name, value in headers.items():
+            self.send_header(name, value)
+        if status != 204:
+            self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        if self.command != "HEAD" and status != 204:
+            self.wfile.write(payload)
+
+    def _reset_connection(self) -> None:
+        """Abort the TCP connection with an RST."""
+        with contextlib.suppress(OSError):
+            self.wfile.flush()
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.connection.close()
+        self.close_connection = True
+
+    def _dispatch(self) -> None:
+        url = urlsplit(self.path)
+        path = url.path
+        raw = self._read_body()
+        self._current = None
+        self._streaming = False
+        if path.startswith("/_simulator/"):
+            try:
+                self._control(path, raw)
+            except _Reply as reply:
+                self._send(reply.status, reply.body, reply.headers)
+            return
+        body: Any = None
+        if raw and "json" in (self.headers.get("Content-Type") or ""):
+            try:
+                body = json.loads(raw)
+            except ValueError:
+                body = raw.decode("utf-8", "replace")
+        record = RecordedRequest(
+            method=self.command,
+            path=path,
+            query=parse_qs(url.query),
+            headers=dict(self.headers.items()),
+            body=body,
+            time=self.sim.engine.now(),
+        )
+        self.sim._record(record)
+        self._current = record
+        try:
+            self._apply_request_faults(record, path, body)
+            self._route(record, path, url.query, raw, body)
+        except _Reply as reply:
+            record.status = reply.status
+            self._send(reply.status, reply.body, reply.headers)
+        except ConnectionError:
+            self.close_connection = True
+        except Exception:
+            logger.exception("simulator error on %s %s", self.command, path)
+            self.close_connection = True
+            if not self._streaming:
+                with contextlib.suppress(OSError):
+                    self._send(500, {"error": "Simulator internal error"})
+
+    def _task_body(self, path: str) -> dict[str, Any] | None:
+        match = _TASK_PATH.match(path) or _OUTPUT_PATH.match(path)
+        if not match:
+            return None
+        with self.sim.engine.lock:
+            task = self.sim.engine.tasks.get(match.group(1))
+        return task.body if task else None
+
+    def _apply_request_faults(self, record: RecordedRequest, path: str, body: Any) -> None:
+        match_body = body if isinstance(body, dict) else self._task_body(path)
+        for fault in self.sim.faults.take(REQUEST_KINDS, self.command, path, match_body):
+            record.faults.append(fault.kind)
+            logger.info("fault %s fired on %s %s", fault.kind, self.command, path)
+            params = fault.params
+            if fault.kind == "delay":
+                time.sleep(float(params.get("seconds", 1.0)))
+            elif fault.kind == "disconnect":
+                self._reset_connection()
+                raise ConnectionError("disconnect fault")
+            elif fault.kind == "http_error":
+                status = int(params.get("status", 500))
+                headers = {str(k): str(v) for k, v in (params.get("headers") or {}).items()}
+                if "retry_after" in params:
+                    headers["retry-after"] = str(params["retry_after"])
+                message = params.get("message") or (
+                    "Too many requests. Please slow down." if status == 429 else "Internal server error"
+                )
+                raise _Reply(status, {"error": message}, headers)
+
+    # --- routing ---
+
+    def _route(self, record: RecordedRequest, path: str, query: str, raw: bytes, body: Any) -> None:
+        method = self.command
+        if match := _OUTPUT_PATH.match(path):
+            if method not in ("GET", "HEAD"):
+                raise _xml_error(405, "MethodNotAllowed", "The specified method is not allowed")
+            self._download(record, path, match, parse_qs(query))
+            return
+        if match := _UPLOAD_PATH.match(path):
+            if method != "POST":
+                raise _xml_error(405, "MethodNotAllowed", "The specified method is not allowed")
+            self._receive_upload(match.group(1), raw)
+            return
+        if not path.startswith("/v1/"):
+            raise _error(404, "Not found")
+        self._check_auth()
+        endpoint = path[len("/v1/") :]
+        if endpoint in CREATE_ENDPOINTS:
+            self._allow(method, "POST")
+            self._create(record, endpoint, body)
+        elif match := _TASK_PATH.match(path):
+            self._allow(method, "GET", "DELETE")
+            self._task(match.group(1), path)
+        elif endpoint == "uploads":
+            self._allow(method, "POST")
+            self._start_upload(body)
+        elif endpoint == "organization":
+            self._allow(method, "GET")
+            self._send(200, self.sim.engine.organization())
+        elif endpoint == "organization/usage":
+            self._allow(method, "POST")
+            body = body if isinstance(body, dict) else {}
+            try:
+                usage = self.sim.engine.usage(body.get("startDate"), body.get("beforeDate"))
+            except ValueError as exc:
+                raise _error(400, str(exc)) from exc
+            self._send(200, usage)
+        else:
+            raise _error(404, "Not found")
+
+    def _allow(self, method: str, *allowed: str) -> None:
+        if method not in allowed:
+            raise _Reply(405, {"error": "Method not allowed"}, {"Allow": ", ".join(allowed)})
+
+    def _check_auth(self) -> None:
+        header = self.headers.get("Authorization") or ""
+        key = header[len("Bearer ") :].strip() if header.startswith("Bearer ") else ""
+        accepted = self.sim._accepted_keys()
+        if not key or (accepted and key not in accepted):
+            raise _error(401, "Unauthorized. The API key is missing or invalid.")
+        version = self.headers.get("X-Runway-Version")
+        if version != RUNWAY_VERSION:
+            raise _error(
+                400,
+                f"Invalid or missing X-Runway-Version header {version!r}; the version is {RUNWAY_VERSION}",
+            )
+
+    # --- API endpoints ---
+
+    def _create(self, record: RecordedRequest, endpoint: str, body: Any) -> None:
+        sim = self.sim
+        if not isinstance(body, dict):
+            raise _error(400, "The request body must be a JSON object.")
+        reasons = rules.validate(endpoint, body)
+        for where, uri in rules.runway_uris(body):
+            if sim.engine.upload_for_uri(uri) is None:
+                reasons.append(f"{where}: {uri} is not a known, completed and unexpired Runway upload")
+        if reasons:
+            raise _error(400, "; ".join(reasons), issues=[{"message": r} for r in reasons])
+        estimate = rules.estimate(endpoint, body)
+        if estimate is None:
+            duration = body.get("duration")
+            seconds = duration if isinstance(duration, int | float) else 5
+            estimate = float(sim.config.profile(str(body.get("model"))).credits_per_second * seconds)
+        with sim.engine.lock:
+            balance = sim.engine.balance()
+            if estimate > balance:
+                raise _error(
+                    400,
+                    f"You do not have enough credits to run this task: it needs up to {estimate:g} credits "
+                    f"and the organization has {balance}.",
+                )
+            kwargs: dict[str, Any] = {}
+            outputs = OutputPlan(extension=extension_for(body.get("outputFormat")))
+            for fault in sim.faults.take(TASK_KINDS, "POST", record.path, body):
+                record.faults.append(fault.kind)
+                params = fault.params
+                if fault.kind == "task_failure":
+                    kwargs["failure_code"] = params.get("code", "SAFETY.INPUT.TEXT")
+                    kwargs["failure"] = params.get("message")
+                    kwargs["fail_at"] = float(params.get("at", 0.5))
+                elif fault.kind == "throttle":
+                    kwargs["forced_throttle"] = float(params.get("seconds", 60.0))
+                elif fault.kind == "output":
+                    fmt = params.get("format")
+                    outputs = OutputPlan(
+                        count=int(params.get("count", 1)),
+                        extension=extension_for(fmt) if fmt else outputs.extension,
+                        frames=params.get("frames"),
+                        size_bytes=params.get("size_bytes"),
+                        width=params.get("width"),
+                        height=params.get("height"),
+                        fps=params.get("fps"),
+                    )
+            task = sim.engine.create_task(endpoint, body, estimate, outputs=outputs, **kwargs)
+        with sim._log_lock:
+            sim._created.append(CreatedTask(task.id, endpoint, task.model, body, iso(task.created)))
+        record.status = 200
+        self._send(200, {"id": task.id, "estimatedCost": {"credits": estimate}})
+
+    def _task(self, task_id: str, path: str) -> None:
+        sim = self.sim
+        task = sim.engine.get(task_id)
+        if task is None:
+            raise _error(404, "Task not found")
+        if self.command == "DELETE":
+            sim.engine.delete(task_id)
+            self._send(204)
+            return
+        ttl = None
+        for fault in sim.faults.take(RETRIEVE_KINDS, "GET", path, task.body):
+            ttl = float(fault.params.get("ttl", 0))
+        self._send(200, sim._task_json(task, ttl))
+
+    def _start_upload(self, body: Any) -> None:
+        if not isinstance(body, dict):
+            raise _error(400, "The request body must be a JSON object.")
+        filename, kind = body.get("filename"), body.get("type")
+        reasons = []
+        if not isinstance(filename, str) or not filename.strip() or "/" in filename:
+            reasons.append("filename: must be a non-empty file name")
+        if kind != "ephemeral":
+            reasons.append('type: must be "ephemeral"')
+        if reasons:
+            raise _error(400, "; ".join(reasons), issues=[{"message": r} for r in reasons])
+        upload = self.sim.engine.new_upload(str(filename), self.sim._signing_key)
+        self._send(
+            200,
+            {
+                "uploadUrl": f"{self.sim.base_url}/_uploads/{upload.id}",
+                "fields": upload.fields,
+                "runwayUri": upload.uri,
+            },
+        )
+
+    # --- upload target and outputs (stand-ins for S3 / the CDN: no Runway auth) ---
+
+    def _receive_upload(self, upload_id: str, raw: bytes) -> None:
+        if self.headers.get("Authorization"):
+            raise _xml_error(400, "InvalidArgument", "Only one auth mechanism allowed")
+        upload = self.sim.engine.uploads.get(upload_id)
+        if upload is None:
+            raise _xml_error(404, "NoSuchUpload", "The specified upload does not exist")
+        content_type = self.headers.get("Content-Type") or ""
+        if not content_type.startswith("multipart/form-data"):
+            raise _xml_error(400, "InvalidRequest", "Expected multipart/form-data")
+        if len(raw) > self.sim.config.max_upload_bytes + 64 * 1024:
+            raise _xml_error(400, "EntityTooLarge", "Your proposed upload exceeds the maximum allowed size")
+        message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
+            f"Content-Type: {content_type}\r\n\r\n".encode() + raw
+        )
+        form: dict[str, str] = {}
+        file_part = None
+        for part in message.iter_parts():
+            name = part.get_param("name", header="content-disposition")
+            if name == "file":
+                file_part = part
+            elif isinstance(name, str):
+                form[name] = _payload(part).decode()
+        for key, value in upload.fields.items():
+            if form.get(key) != value:
+                raise _xml_error(403, "AccessDenied", f"Invalid according to Policy: field {key}")
+        if file_part is None:
+            raise _xml_error(400, "InvalidArgument", "POST requires exactly one file upload per request")
+        data = _payload(file_part)
+        if len(data) > self.sim.config.max_upload_bytes:
+            raise _xml_error(400, "EntityTooLarge", "Your proposed upload exceeds the maximum allowed size")
+        if not data:
+            raise _xml_error(400, "InvalidArgument", "The uploaded file is empty")
+        with self.sim.engine.lock:
+            upload.data = data
+            upload.content_type = file_part.get_content_type()
+            upload.metadata = form.get("metadata")
+        self._send(204)
+
+    def _download(
+        self, record: RecordedRequest, path: str, match: re.Match[str], query: dict[str, list[str]]
+    ) -> None:
+        sim = self.sim
+        self._check_signature(path, query)
+        task = sim.engine.get(match.group(1))
+        index, extension = int(match.group(2)), match.group(3)
+        if (
+            task is None
+            or task.status(sim.engine.now()) != "SUCCEEDED"
+            or index >= task.outputs.count
+            or extension != task.outputs.extension
+        ):
+            raise _xml_error(404, "NoSuchKey", "The specified key does not exist.")
+        spec = sim._video_spec(task, index)
+        if extension == "zip":
+            payload = _zip_cache(spec)
+            size, chunks = len(payload), iter([payload])
+        else:
+            video = VideoFile(spec, extension)
+            size, chunks = video.size, video.iter_bytes()
+        headers = {
+            "Content-Type": CONTENT_TYPES[extension],
+            "Content-Length": str(size),
+            "Content-Disposition": f'attachment; filename="{task.id}_{index}.{extension}"',
+            "ETag": f'"{hashlib.md5(f"{task.id}/{index}".encode(), usedforsecurity=False).hexdigest()}"',
+            "Cache-Control": "private, max-age=0",
+        }
+        cut_at, reset = None, False
+        if self.command == "GET":
+            for fault in sim.faults.take(DOWNLOAD_KINDS, "GET", path, task.body):
+                record.faults.append(fault.kind)
+                cut_at = int(fault.params.get("after_bytes", size // 2))
+                reset = fault.kind == "reset_download"
+        record.status = 200
+        self._streaming = True
+        self.send_response(200)
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        if self.command == "HEAD":
+            return
+        sent = 0
+        for chunk in chunks:
+            if cut_at is not None and sent + len(chunk) >= cut_at:
+                self.wfile.write(chunk[: cut_at - sent])
+                if reset:
+                    self._reset_connection()
+                else:
+                    self.wfile.flush()
+                    self.close_connection = True
+                return
+            self.wfile.write(chunk)
+            sent += len(chunk)
+
+    def _check_signature(self, path: str, query: dict[str, list[str]]) -> None:
+        expires = (query.get("Expires") or [""])[0]
+        signature = (query.get("Signature") or [""])[0]
+        if not expires.lstrip("-").isdigit() or not hmac.compare_digest(
+            signature, self.sim._sign(path, int(expires))
+        ):
+            raise _xml_error(403, "AccessDenied", "Access denied: bad signature")
+        if self.sim.engine.now() >= int(expires):
+            raise _xml_error(403, "AccessDenied", "Access denied: the URL has expired")
+
+    # --- control endpoints ---
+
+    def _control(self, path: str, raw: bytes) -> None:
+        sim = self.sim
+        method = self.command
+        try:
+            body = json.loads(raw) if raw else {}
+        except ValueError as exc:
+            raise _error(400, "invalid JSON") from exc
+        route = path[len("/_simulator/") :].rstrip("/")
+        if route == "health" and method == "GET":
+            self._send(200, {"status": "ok", "baseUrl": sim.base_url, "tasks": len(sim.created_tasks())})
+        elif route == "reset" and method == "POST":
+            sim.reset()
+            self._send(200, {"status": "ok"})
+        elif route == "faults" and method == "POST":
+            self._send(200, self._inject(body).to_json())
+        elif route == "faults" and method == "GET":
+            self._send(200, [f.to_json() for f in sim.faults.list()])
+        elif route == "faults" and method == "DELETE":
+            sim.clear_faults()
+            self._send(200, {"status": "ok"})
+        elif route == "requests" and method == "GET":
+            self._send(200, [r.to_json() for r in sim.requests])
+        elif route == "tasks" and method == "GET":
+            self._send(200, [t.to_json() for t in sim.created_tasks()])
+        elif route == "settings" and method == "POST":
+            if "creditBalance" in body:
+                sim.set_credit_balance(int(body["creditBalance"]))
+            for model, limit in (body.get("concurrency") or {}).items():
+                sim.set_concurrency_limit(model, limit)
+            self._send(200, {"creditBalance": sim.credit_balance})
+        else:
+            raise _error(404, f"unknown control endpoint {method} {path}")
+
+    def _inject(self, body: Any) -> Fault:
+        spec = dict(body) if isinstance(body, dict) else {}
+        kind = spec.pop("kind", None)
+        params = dict(spec.pop("params", None) or {})
+        known = {"times", "method", "path", "model", "prompt_contains"}
+        params.update({k: v for k, v in spec.items() if k not in known})
+        try:
+            return self.sim.inject(str(kind), **{k: v for k, v in spec.items() if k in known}, **params)
+        except (ValueError, TypeError) as exc:
+            raise _error(400, str(exc)) from exc
