@@ -1,0 +1,234 @@
+"""Static checks of the deployed ASL file (cfn-lint does not read the file behind DefinitionUri)."""
+
+from __future__ import annotations
+
+import inspect
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from videogen import errors
+
+ROOT = Path(__file__).resolve().parents[2]
+ASL_PATH = ROOT / "statemachine" / "generate_video.asl.json"
+
+SERVICE_ERROR_PREFIXES = ("States.", "Lambda.", "Sandbox.", "DynamoDB.", "EventBridge.")
+TERMINAL_TYPES = {"Succeed", "Fail"}
+
+
+@pytest.fixture(scope="module")
+def asl() -> dict[str, Any]:
+    return json.loads(ASL_PATH.read_text(encoding="utf-8"))
+
+
+def machines(definition: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """The top-level machine and every nested one (Parallel branches, Map iterators)."""
+    yield definition
+    for state in definition["States"].values():
+        for branch in state.get("Branches", []):
+            yield from machines(branch)
+        for key in ("ItemProcessor", "Iterator"):
+            if key in state:
+                yield from machines(state[key])
+
+
+def all_states(definition: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    for machine in machines(definition):
+        yield from machine["States"].items()
+
+
+def transitions(state: dict[str, Any]) -> list[str]:
+    targets = [state["Next"]] if "Next" in state else []
+    targets += [choice["Next"] for choice in state.get("Choices", [])]
+    if "Default" in state:
+        targets.append(state["Default"])
+    targets += [catcher["Next"] for catcher in state.get("Catch", [])]
+    return targets
+
+
+def is_terminal(state: dict[str, Any]) -> bool:
+    return state["Type"] in TERMINAL_TYPES or state.get("End") is True
+
+
+def graph(machine: dict[str, Any]) -> dict[str, list[str]]:
+    return {name: transitions(state) for name, state in machine["States"].items()}
+
+
+def reachable(edges: dict[str, list[str]], start: str) -> set[str]:
+    seen: set[str] = set()
+    todo = [start]
+    while todo:
+        node = todo.pop()
+        if node in seen:
+            continue
+        seen.add(node)
+        todo.extend(edges.get(node, []))
+    return seen
+
+
+def has_cycle(edges: dict[str, list[str]]) -> list[str] | None:
+    """One cycle of ``edges`` as a list of states, or None."""
+    white, grey, black = 0, 1, 2
+    color = dict.fromkeys(edges, white)
+    stack: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        color[node] = grey
+        stack.append(node)
+        for nxt in edges[node]:
+            if nxt not in color:
+                continue
+            if color[nxt] == grey:
+                return [*stack[stack.index(nxt) :], nxt]
+            if color[nxt] == white and (found := visit(nxt)):
+                return found
+        stack.pop()
+        color[node] = black
+        return None
+
+    for node in edges:
+        if color[node] == white and (found := visit(node)):
+            return found
+    return None
+
+
+def error_entries(state: dict[str, Any]) -> Iterator[tuple[str, int, int, list[str]]]:
+    for kind in ("Retry", "Catch"):
+        entries = state.get(kind, [])
+        for index, entry in enumerate(entries):
+            yield kind, index, len(entries), entry["ErrorEquals"]
+
+
+def test_definition_is_valid_json_with_known_start(asl: dict[str, Any]) -> None:
+    # GIVEN the deployed file, WHEN parsed, THEN every (nested) machine starts at one of its states
+    for machine in machines(asl):
+        assert machine["StartAt"] in machine["States"]
+        for name, state in machine["States"].items():
+            assert "Type" in state, name
+
+
+def test_every_transition_targets_an_existing_state(asl: dict[str, Any]) -> None:
+    for machine in machines(asl):
+        for name, state in machine["States"].items():
+            for target in transitions(state):
+                assert target in machine["States"], f"{name!r} goes to missing state {target!r}"
+
+
+def test_non_terminal_states_say_where_to_go(asl: dict[str, Any]) -> None:
+    for name, state in all_states(asl):
+        if state["Type"] in TERMINAL_TYPES or state["Type"] == "Choice":
+            continue
+        assert ("Next" in state) != (state.get("End") is True), f"{name!r} needs exactly one of Next / End"
+
+
+def test_no_unreachable_states(asl: dict[str, Any]) -> None:
+    for machine in machines(asl):
+        unreachable = set(machine["States"]) - reachable(graph(machine), machine["StartAt"])
+        assert not unreachable, f"unreachable states: {sorted(unreachable)}"
+
+
+def test_every_state_can_reach_an_end(asl: dict[str, Any]) -> None:
+    for machine in machines(asl):
+        edges = graph(machine)
+        ends = {name for name, state in machine["States"].items() if is_terminal(state)}
+        assert ends, "the machine has no terminal state"
+        stuck = [name for name in edges if not reachable(edges, name) & ends]
+        assert not stuck, f"states that can never finish: {stuck}"
+
+
+def test_every_loop_passes_through_a_deadline_check(asl: dict[str, Any]) -> None:
+    # GIVEN the Tasks whose Catch handles GenerationTimedOut (they enforce the job's deadline)
+    # WHEN they are taken out of the graph THEN no cycle is left: every loop has a deadline
+    for machine in machines(asl):
+        guards = {
+            name
+            for name, state in machine["States"].items()
+            if state["Type"] == "Task"
+            and any("GenerationTimedOut" in c["ErrorEquals"] for c in state.get("Catch", []))
+        }
+        edges = {name: [t for t in targets if t not in guards] for name, targets in graph(machine).items()}
+        edges = {name: targets for name, targets in edges.items() if name not in guards}
+        cycle = has_cycle(edges)
+        assert cycle is None, f"loop without a deadline: {' -> '.join(cycle or [])}"
+
+
+def test_the_wait_loop_exists_and_is_guarded(asl: dict[str, Any]) -> None:
+    # The check above is vacuous if the loop disappears; the poll loop is the reason it exists.
+    edges = graph(asl)
+    assert has_cycle(edges) is not None
+
+
+def test_custom_error_names_are_videogen_exceptions(asl: dict[str, Any]) -> None:
+    defined = {
+        name
+        for name, cls in inspect.getmembers(errors, inspect.isclass)
+        if issubclass(cls, Exception) and cls.__module__ == errors.__name__
+    }
+    used = {
+        error
+        for _, state in all_states(asl)
+        for _, _, _, names in error_entries(state)
+        for error in names
+        if not error.startswith(SERVICE_ERROR_PREFIXES)
+    }
+    assert used, "no custom error names: the ASL no longer matches on the pipeline's exceptions?"
+    unknown = used - defined
+    assert not unknown, f"Retry/Catch name errors that videogen.errors does not define: {sorted(unknown)}"
+
+
+def test_failure_states_use_error_names_the_interpreter_knows(asl: dict[str, Any]) -> None:
+    for name, state in all_states(asl):
+        for _kind, _index, _count, names in error_entries(state):
+            for error in names:
+                if error.startswith("States."):
+                    assert error in {
+                        "States.ALL",
+                        "States.TaskFailed",
+                        "States.Timeout",
+                        "States.HeartbeatTimeout",
+                        "States.Permissions",
+                        "States.ResultPathMatchFailure",
+                        "States.ParameterPathFailure",
+                        "States.BranchFailed",
+                        "States.NoChoiceMatched",
+                        "States.IntrinsicFailure",
+                        "States.ExceedToleratedFailureThreshold",
+                        "States.ItemReaderFailed",
+                        "States.ResultWriterFailed",
+                        "States.QueryEvaluationError",
+                        "States.Runtime",
+                    }, f"{name!r}: unknown error {error}"
+
+
+def test_states_all_is_alone_and_last(asl: dict[str, Any]) -> None:
+    for name, state in all_states(asl):
+        for kind, index, count, names in error_entries(state):
+            if "States.ALL" in names:
+                assert names == ["States.ALL"], f"{name!r} {kind}[{index}]: States.ALL must be alone"
+                assert index == count - 1, f"{name!r} {kind}[{index}]: States.ALL must be the last entry"
+
+
+def test_stays_on_jsonpath(asl: dict[str, Any]) -> None:
+    # moto's interpreter (the local runner) cannot evaluate JSONata or Assign variables.
+    assert asl.get("QueryLanguage", "JSONPath") == "JSONPath"
+    for name, state in all_states(asl):
+        assert state.get("QueryLanguage", "JSONPath") == "JSONPath", name
+        assert "Assign" not in state, f"{name!r} uses Assign"
+        assert "$$.Execution.StartTime" not in json.dumps(state), f"{name!r}: moto cannot read StartTime"
+
+
+def test_resources_are_substituted_not_hard_coded(asl: dict[str, Any]) -> None:
+    for name, state in all_states(asl):
+        if state["Type"] != "Task":
+            continue
+        resource = state["Resource"]
+        assert re.fullmatch(r"\$\{\w+\}", resource) or resource.startswith("arn:aws:states:::"), (
+            f"{name!r} hard-codes its resource {resource}"
+        )
+    text = ASL_PATH.read_text(encoding="utf-8")
+    hard_coded = re.findall(r"arn:aws:(?!states:::)[\w-]+:[^\"]*", text)
+    assert not hard_coded, f"hard-coded ARNs: {hard_coded}"
