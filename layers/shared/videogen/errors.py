@@ -92,7 +92,7 @@ class TaskNotFound(VideoGenError):
     """Runway no longer knows the task (deleted, or the id is wrong)."""
 
 
-# --- Archiving ------------------------------------------------------------------------------------------------
+# --- Archiving -----------------------------------------------------------------------------------------
 
 
 class OutputExpired(VideoGenError):

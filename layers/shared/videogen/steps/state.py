@@ -1,0 +1,65 @@
+"""The task state (``$.task``) carried by the state machine between the submit, poll, archive, cancel steps.
+
+Small on purpose (Step Functions payloads are capped at 256 KB): ids, status, progress, credits and times.
+Output URLs are never part of it: they are signed and expire, so the archive step fetches them fresh.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_serializer
+
+from videogen.jobs import format_time
+
+NON_TERMINAL_STATUSES = ("PENDING", "THROTTLED", "RUNNING")
+STATE_STATUSES = (*NON_TERMINAL_STATUSES, "SUCCEEDED")
+
+
+class TaskState(BaseModel):
+    """``$.task``: what submit returns and every poll returns updated."""
+
+    model_config = ConfigDict(extra="ignore", protected_namespaces=())
+
+    id: str = Field(min_length=1)
+    endpoint: str
+    model: str
+    status: str = "PENDING"
+    progress: float = Field(default=0.0, ge=0.0, le=1.0)
+    estimated_credits: int | float | None = None
+    submitted_at: dt.datetime
+    deadline_at: dt.datetime
+    polls: int = Field(default=0, ge=0)
+    next_wait_seconds: int = Field(ge=0)
+    checked_at: dt.datetime
+    cost_credits: int | None = None
+    output_count: int | None = None
+
+    @field_serializer("submitted_at", "deadline_at", "checked_at")
+    def _iso(self, value: dt.datetime) -> str:
+        return format_time(value)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON-serialisable dict returned to Step Functions (cost/outputs only once SUCCEEDED)."""
+        data = self.model_dump(mode="json")
+        for key in ("cost_credits", "output_count"):
+            if data.get(key) is None:
+                data.pop(key, None)
+        return data
+
+
+def utc(value: dt.datetime) -> dt.datetime:
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+def parse_time(value: Any) -> dt.datetime | None:
+    """A datetime from an ISO string (``Z`` accepted) or a datetime; None when absent or unreadable."""
+    if isinstance(value, dt.datetime):
+        return utc(value)
+    if isinstance(value, str) and value:
+        try:
+            return utc(dt.datetime.fromisoformat(value.replace("Z", "+00:00")))
+        except ValueError:
+            return None
+    return None

@@ -1,0 +1,89 @@
+"""Handler fixtures: template environment, moto, the Runway simulator, handlers loaded from their files."""
+
+from __future__ import annotations
+
+import importlib.util
+import itertools
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import boto3
+import pytest
+from aws_lambda_powertools.utilities import parameters
+from moto import mock_aws
+
+from local.simulator import RunwaySimulator, SimulatorConfig
+from tests.support.template import create_jobs_table, create_video_bucket, function_environment
+
+ROOT = Path(__file__).resolve().parents[2]
+API_KEY = "sk-test-from-secrets-manager"
+_counter = itertools.count()
+FUNCTIONS = {
+    "submit": "SubmitFunction",
+    "poll": "PollFunction",
+    "archive": "ArchiveFunction",
+    "cancel": "CancelFunction",
+}
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = float(int(time.time()))
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@dataclass
+class Stack:
+    sim: RunwaySimulator
+    clock: Clock
+    s3: Any
+    table: Any
+    env: dict[str, str]
+    load: Callable[[str], ModuleType]
+
+
+def load_handler(name: str) -> ModuleType:
+    """Import ``functions/<name>/app.py`` as Lambda does at cold start (a fresh module every time)."""
+    sys.modules.pop("videogen.observability", None)  # fresh Powertools singletons with this environment
+    path = ROOT / "functions" / name / "app.py"
+    spec = importlib.util.spec_from_file_location(f"handler_{name}_{next(_counter)}", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture
+def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.delenv("RUNWAYML_API_SECRET", raising=False)
+    monkeypatch.delenv("OUTPUT_HOST_ALLOWLIST", raising=False)
+    parameters.clear_caches()
+    clock = Clock()
+    with mock_aws(), RunwaySimulator(SimulatorConfig(clock=clock, api_key=API_KEY, seed=3)) as sim:
+        s3 = boto3.client("s3")
+        bucket = create_video_bucket(s3, "video-bucket")
+        table = create_jobs_table(boto3.client("dynamodb"), "jobs-table")
+        secret_arn = boto3.client("secretsmanager").create_secret(
+            Name="stack/runway-api-key", SecretString=API_KEY
+        )["ARN"]
+        resources = {"VideoBucket": bucket, "JobsTable": table, "RunwayApiSecret": secret_arn}
+        env = {}
+        for logical_id in FUNCTIONS.values():
+            env.update(function_environment(logical_id, resources, {"RunwayBaseUrl": sim.base_url}))
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        yield Stack(sim, clock, s3, boto3.resource("dynamodb").Table(table), env, load_handler)
+    parameters.clear_caches()

@@ -1,0 +1,127 @@
+"""s3:// inputs become Runway ephemeral uploads; other URIs pass through."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from local.simulator import RunwaySimulator, SimulatorConfig
+from tests.support.template import create_video_bucket
+from videogen.errors import InputNotFound, InvalidRequest, RunwayUnavailable
+from videogen.inputs import MAX_EPHEMERAL_UPLOAD_BYTES, InputResolver, content_type_for, parse_s3_uri
+from videogen.runway_client import RunwayClients
+from videogen.settings import Settings
+
+PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 40
+
+
+@pytest.fixture
+def env(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Any, RunwaySimulator, RunwayClients]]:
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("RUNWAYML_API_SECRET", "k")
+    with mock_aws(), RunwaySimulator(SimulatorConfig(time_scale=0.01)) as sim:
+        s3 = boto3.client("s3")
+        create_video_bucket(s3, "inputs")
+        s3.put_object(Bucket="inputs", Key="in/cat.png", Body=PNG, ContentType="binary/octet-stream")
+        yield s3, sim, RunwayClients(Settings(runway_base_url=sim.base_url))
+
+
+@pytest.mark.parametrize(
+    "uri",
+    ["https://example.com/a.png", "runway://uploads/abc", "data:image/png;base64,iVBORw0KGgo="],
+)
+def test_other_uris_pass_through(env: tuple[Any, RunwaySimulator, RunwayClients], uri: str) -> None:
+    s3, sim, clients = env
+    assert InputResolver(s3, clients.for_reads()).resolve(uri, "image") == uri
+    assert sim.requests == []
+
+
+def test_s3_object_is_uploaded_once_and_replaced_by_its_runway_uri(
+    env: tuple[Any, RunwaySimulator, RunwayClients],
+) -> None:
+    # GIVEN an s3:// image
+    s3, sim, clients = env
+    resolver = InputResolver(s3, clients.for_reads())
+    # WHEN it is resolved twice
+    first = resolver.resolve("s3://inputs/in/cat.png", "image")
+    second = resolver("s3://inputs/in/cat.png", "image")
+    # THEN one ephemeral upload happened, with the file name, a guessed image type and every byte
+    assert first.startswith("runway://") and second == first
+    starts = [r for r in sim.requests if r.path == "/v1/uploads"]
+    assert [r.body for r in starts] == [{"filename": "cat.png", "type": "ephemeral"}]
+    upload = sim.engine.upload_for_uri(first)
+    assert upload is not None
+    assert upload.data == PNG
+    assert upload.content_type == "image/png"
+    assert resolver.uploaded == [
+        {"source": "s3://inputs/in/cat.png", "uri": first, "bytes": len(PNG), "kind": "image"}
+    ]
+
+
+def test_missing_object_is_input_not_found(env: tuple[Any, RunwaySimulator, RunwayClients]) -> None:
+    s3, _, clients = env
+    with pytest.raises(InputNotFound, match="does not exist"):
+        InputResolver(s3, clients.for_reads()).resolve("s3://inputs/in/missing.png", "image")
+
+
+def test_missing_bucket_is_input_not_found(env: tuple[Any, RunwaySimulator, RunwayClients]) -> None:
+    s3, _, clients = env
+    with pytest.raises(InputNotFound):
+        InputResolver(s3, clients.for_reads()).resolve("s3://nobucket/in/cat.png", "image")
+
+
+def test_object_over_the_upload_limit_is_invalid() -> None:
+    # GIVEN an S3 object one byte over Runway's 200 MB limit (a stub: nothing is downloaded)
+    class BigS3:
+        def head_object(self, **_: Any) -> dict[str, Any]:
+            return {"ContentLength": MAX_EPHEMERAL_UPLOAD_BYTES + 1, "ContentType": "video/mp4"}
+
+        def download_fileobj(self, *_: Any) -> None:  # pragma: no cover - must not be reached
+            raise AssertionError("downloaded an oversized object")
+
+    with pytest.raises(InvalidRequest, match="at most"):
+        InputResolver(BigS3(), runway=None).resolve("s3://b/big.mp4", "video")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("uri", ["http://example.com/a.png", "ftp://x/y", "file:///etc/passwd", "cat.png"])
+def test_unsupported_schemes_are_invalid(uri: str) -> None:
+    with pytest.raises(InvalidRequest):
+        InputResolver(s3=None, runway=None).resolve(uri, "image")  # type: ignore[arg-type]
+
+
+def test_upload_target_failure_is_retryable(env: tuple[Any, RunwaySimulator, RunwayClients]) -> None:
+    s3, sim, clients = env
+    sim.inject("http_error", path="/_uploads/*", status=503, times=None)
+    with pytest.raises(RunwayUnavailable):
+        InputResolver(s3, clients.for_reads()).resolve("s3://inputs/in/cat.png", "image")
+
+
+@pytest.mark.parametrize(("uri", "parts"), [("s3://b/k/x.png", ("b", "k/x.png")), ("S3://b/k", ("b", "k"))])
+def test_parse_s3_uri(uri: str, parts: tuple[str, str]) -> None:
+    assert parse_s3_uri(uri) == parts
+
+
+@pytest.mark.parametrize("uri", ["s3://", "s3://bucket", "s3://bucket/", "s3:///key"])
+def test_parse_s3_uri_rejects_incomplete(uri: str) -> None:
+    with pytest.raises(InvalidRequest):
+        parse_s3_uri(uri)
+
+
+@pytest.mark.parametrize(
+    ("name", "declared", "expected"),
+    [
+        ("a.png", "image/png", "image/png"),
+        ("a.png", "binary/octet-stream", "image/png"),
+        ("a.mp4", None, "video/mp4"),
+        ("a.jpg", "image/jpeg; charset=binary", "image/jpeg"),
+        ("noext", "", "application/octet-stream"),
+    ],
+)
+def test_content_type_for(name: str, declared: str | None, expected: str) -> None:
+    assert content_type_for(name, declared) == expected
