@@ -518,6 +518,84 @@ def _dummy_zip() -> bytes:
     return buffer.getvalue()
 
 
+def create_bucket(s3: Any, name: str, props: Mapping[str, Any], *, region: str) -> set[str]:
+    """Create an S3 bucket from ``AWS::S3::Bucket`` properties (resolved); returns the properties applied."""
+    if region == "us-east-1":
+        s3.create_bucket(Bucket=name)
+    else:
+        s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": region})
+    if "BucketEncryption" in props:
+        rules = [
+            {
+                ("ApplyServerSideEncryptionByDefault" if k == "ServerSideEncryptionByDefault" else k): v
+                for k, v in rule.items()
+            }
+            for rule in props["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+        ]
+        s3.put_bucket_encryption(Bucket=name, ServerSideEncryptionConfiguration={"Rules": rules})
+    if "PublicAccessBlockConfiguration" in props:
+        s3.put_public_access_block(
+            Bucket=name, PublicAccessBlockConfiguration=props["PublicAccessBlockConfiguration"]
+        )
+    if "OwnershipControls" in props:
+        s3.put_bucket_ownership_controls(Bucket=name, OwnershipControls=props["OwnershipControls"])
+    if "VersioningConfiguration" in props:
+        s3.put_bucket_versioning(Bucket=name, VersioningConfiguration=props["VersioningConfiguration"])
+    if "LifecycleConfiguration" in props:
+        s3.put_bucket_lifecycle_configuration(
+            Bucket=name, LifecycleConfiguration={"Rules": props["LifecycleConfiguration"]["Rules"]}
+        )
+    if "CorsConfiguration" in props:
+        s3.put_bucket_cors(
+            Bucket=name, CORSConfiguration={"CORSRules": props["CorsConfiguration"]["CorsRules"]}
+        )
+    return {
+        "BucketName",
+        "BucketEncryption",
+        "PublicAccessBlockConfiguration",
+        "OwnershipControls",
+        "VersioningConfiguration",
+        "LifecycleConfiguration",
+        "CorsConfiguration",
+    }
+
+
+def create_table(ddb: Any, name: str, props: Mapping[str, Any]) -> tuple[dict[str, Any], set[str]]:
+    """Create a DynamoDB table from ``AWS::DynamoDB::Table`` properties (resolved).
+
+    Returns the table description and the properties applied.
+    """
+    kwargs: dict[str, Any] = {
+        "TableName": name,
+        "AttributeDefinitions": props["AttributeDefinitions"],
+        "KeySchema": props["KeySchema"],
+        "BillingMode": props.get("BillingMode", "PROVISIONED"),
+    }
+    for key in ("GlobalSecondaryIndexes", "LocalSecondaryIndexes", "ProvisionedThroughput"):
+        if key in props:
+            kwargs[key] = props[key]
+    if "StreamSpecification" in props:
+        kwargs["StreamSpecification"] = {"StreamEnabled": True, **props["StreamSpecification"]}
+    if "SSESpecification" in props:
+        sse = props["SSESpecification"]
+        kwargs["SSESpecification"] = {"Enabled": bool(sse.get("SSEEnabled"))} | {
+            k: v for k, v in sse.items() if k in {"SSEType", "KMSMasterKeyId"}
+        }
+    table = ddb.create_table(**kwargs)["TableDescription"]
+    pitr = props.get("PointInTimeRecoverySpecification", {})
+    if pitr.get("PointInTimeRecoveryEnabled"):
+        ddb.update_continuous_backups(
+            TableName=name, PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True}
+        )
+    ttl = props.get("TimeToLiveSpecification")
+    if ttl and ttl.get("Enabled"):
+        ddb.update_time_to_live(
+            TableName=name,
+            TimeToLiveSpecification={"Enabled": True, "AttributeName": ttl["AttributeName"]},
+        )
+    return table, {*kwargs, "PointInTimeRecoverySpecification", "TimeToLiveSpecification"}
+
+
 class _Deployer:
     def __init__(
         self,
@@ -582,45 +660,7 @@ class _Deployer:
         name = props.get("BucketName") or _physical_name(
             self.t.stack_name, logical_id, lower=True, max_len=63
         )
-        s3 = self.client("s3")
-        if self.t.region == "us-east-1":
-            s3.create_bucket(Bucket=name)
-        else:
-            s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": self.t.region})
-        if "BucketEncryption" in props:
-            rules = [
-                {
-                    ("ApplyServerSideEncryptionByDefault" if k == "ServerSideEncryptionByDefault" else k): v
-                    for k, v in rule.items()
-                }
-                for rule in props["BucketEncryption"]["ServerSideEncryptionConfiguration"]
-            ]
-            s3.put_bucket_encryption(Bucket=name, ServerSideEncryptionConfiguration={"Rules": rules})
-        if "PublicAccessBlockConfiguration" in props:
-            s3.put_public_access_block(
-                Bucket=name, PublicAccessBlockConfiguration=props["PublicAccessBlockConfiguration"]
-            )
-        if "OwnershipControls" in props:
-            s3.put_bucket_ownership_controls(Bucket=name, OwnershipControls=props["OwnershipControls"])
-        if "VersioningConfiguration" in props:
-            s3.put_bucket_versioning(Bucket=name, VersioningConfiguration=props["VersioningConfiguration"])
-        if "LifecycleConfiguration" in props:
-            s3.put_bucket_lifecycle_configuration(
-                Bucket=name, LifecycleConfiguration={"Rules": props["LifecycleConfiguration"]["Rules"]}
-            )
-        if "CorsConfiguration" in props:
-            s3.put_bucket_cors(
-                Bucket=name, CORSConfiguration={"CORSRules": props["CorsConfiguration"]["CorsRules"]}
-            )
-        handled = {
-            "BucketName",
-            "BucketEncryption",
-            "PublicAccessBlockConfiguration",
-            "OwnershipControls",
-            "VersioningConfiguration",
-            "LifecycleConfiguration",
-            "CorsConfiguration",
-        }
+        handled = create_bucket(self.client("s3"), name, props, region=self.t.region)
         _warn_unknown(spec["Type"], logical_id, props, handled)
         return PhysicalResource(
             name,
@@ -634,41 +674,8 @@ class _Deployer:
     def table(self, logical_id: str, spec: dict[str, Any]) -> PhysicalResource:
         props = self.t.resolve(spec.get("Properties", {}))
         name = props.get("TableName") or _physical_name(self.t.stack_name, logical_id, max_len=255)
-        kwargs: dict[str, Any] = {
-            "TableName": name,
-            "AttributeDefinitions": props["AttributeDefinitions"],
-            "KeySchema": props["KeySchema"],
-            "BillingMode": props.get("BillingMode", "PROVISIONED"),
-        }
-        for key in ("GlobalSecondaryIndexes", "LocalSecondaryIndexes", "ProvisionedThroughput"):
-            if key in props:
-                kwargs[key] = props[key]
-        if "StreamSpecification" in props:
-            kwargs["StreamSpecification"] = {"StreamEnabled": True, **props["StreamSpecification"]}
-        if "SSESpecification" in props:
-            sse = props["SSESpecification"]
-            kwargs["SSESpecification"] = {"Enabled": bool(sse.get("SSEEnabled"))} | {
-                k: v for k, v in sse.items() if k in {"SSEType", "KMSMasterKeyId"}
-            }
-        ddb = self.client("dynamodb")
-        table = ddb.create_table(**kwargs)["TableDescription"]
-        pitr = props.get("PointInTimeRecoverySpecification", {})
-        if pitr.get("PointInTimeRecoveryEnabled"):
-            ddb.update_continuous_backups(
-                TableName=name, PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True}
-            )
-        ttl = props.get("TimeToLiveSpecification")
-        if ttl and ttl.get("Enabled"):
-            ddb.update_time_to_live(
-                TableName=name,
-                TimeToLiveSpecification={"Enabled": True, "AttributeName": ttl["AttributeName"]},
-            )
-        _warn_unknown(
-            spec["Type"],
-            logical_id,
-            props,
-            {*kwargs, "PointInTimeRecoverySpecification", "TimeToLiveSpecification"},
-        )
+        table, handled = create_table(self.client("dynamodb"), name, props)
+        _warn_unknown(spec["Type"], logical_id, props, handled)
         attributes = {"Arn": table["TableArn"]}
         if "LatestStreamArn" in table:
             attributes["StreamArn"] = table["LatestStreamArn"]

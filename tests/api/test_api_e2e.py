@@ -51,24 +51,56 @@ def test_posted_request_is_generated_archived_and_served_with_presigned_urls(pip
     assert view["outputs"][0]["key"].startswith(f"outputs/{job_id}/")
 
 
-def test_cancelling_a_running_job_lets_the_state_machine_record_cancelled(pipeline, lambda_context):
-    # GIVEN a job whose Runway task exists
-    job_id = response_json(call(pipeline, lambda_context, "POST", "/generations", body=REQUEST))["job_id"]
+def start_long_job(pipeline: LocalPipeline, context: Any) -> str:
+    """POST a job whose Runway task stays THROTTLED long enough to be cancelled, and wait for its task id."""
+    pipeline.simulator.inject("throttle", seconds=100_000)
+    job_id = response_json(call(pipeline, context, "POST", "/generations", body=REQUEST))["job_id"]
     deadline = time.monotonic() + 30
     while not (pipeline.job(job_id) or {}).get("runway_task_id"):
-        assert time.monotonic() < deadline
+        assert time.monotonic() < deadline, "the submit step never recorded a Runway task"
         time.sleep(0.02)
+    return job_id
+
+
+def ending_events(pipeline: LocalPipeline, job_id: str) -> list[str]:
+    return [e["detail-type"] for e in pipeline.events() if e["detail"].get("job_id") == job_id]
+
+
+def test_cancelling_a_running_job_lets_the_state_machine_record_cancelled(pipeline, lambda_context):
+    # GIVEN a job whose Runway task exists and is still waiting for a slot
+    job_id = start_long_job(pipeline, lambda_context)
     # WHEN it is cancelled through the API
     response = call(pipeline, lambda_context, "DELETE", f"/generations/{job_id}")
-    # THEN the machine itself records CANCELLED and announces it
-    if response["statusCode"] == 409:  # it finished first: nothing left to cancel
-        pytest.skip("the simulated task finished before the cancel")
-    assert response["statusCode"] == 202
-    pipeline.wait(job_id, timeout=60)
+    # THEN Runway got the DELETE, and the machine itself records CANCELLED and announces it
+    assert response["statusCode"] == 202, response
+    result = pipeline.wait(job_id, timeout=60)
+    assert result.error == "GenerationCancelled"
+    assert [r.method for r in pipeline.simulator.requests if r.method == "DELETE"] == ["DELETE"]
     assert pipeline.job(job_id)["status"] == "CANCELLED"
-    kinds = [
-        e["detail-type"]
-        for e in pipeline.events()
-        if json.loads(json.dumps(e["detail"])).get("job_id") == job_id
-    ]
-    assert "Video Generation Cancelled" in kinds
+    assert ending_events(pipeline, job_id) == ["Video Generation Cancelled"]
+
+
+def test_cancelled_task_that_runway_no_longer_lists_still_ends_cancelled(pipeline, lambda_context):
+    # GIVEN a running job, and a Runway that answers 404 for a task once it has been cancelled
+    job_id = start_long_job(pipeline, lambda_context)
+    task_id = pipeline.job(job_id)["runway_task_id"]
+    pipeline.simulator.inject("http_error", times=None, method="GET", path=f"/v1/tasks/{task_id}", status=404)
+    # WHEN it is cancelled through the API
+    assert call(pipeline, lambda_context, "DELETE", f"/generations/{job_id}")["statusCode"] == 202
+    # THEN the poll's TaskNotFound is recognised as the requested cancellation, not as a failure
+    result = pipeline.wait(job_id, timeout=60)
+    assert result.error == "GenerationCancelled", (result.error, result.cause)
+    assert pipeline.job(job_id)["status"] == "CANCELLED"
+    assert ending_events(pipeline, job_id) == ["Video Generation Cancelled"]
+
+
+def test_task_lost_without_a_cancel_request_fails_the_job(pipeline, lambda_context):
+    # GIVEN a running job whose task Runway stops listing although nobody cancelled it
+    job_id = start_long_job(pipeline, lambda_context)
+    task_id = pipeline.job(job_id)["runway_task_id"]
+    pipeline.simulator.inject("http_error", times=None, method="GET", path=f"/v1/tasks/{task_id}", status=404)
+    # WHEN the poll loop next checks it THEN the job fails with TaskNotFound
+    result = pipeline.wait(job_id, timeout=60)
+    assert result.error == "TaskNotFound", (result.error, result.cause)
+    assert pipeline.job(job_id)["status"] == "FAILED"
+    assert ending_events(pipeline, job_id) == ["Video Generation Failed"]

@@ -277,6 +277,32 @@ def test_losing_a_submit_race_cancels_our_task_and_returns_the_recorded_one(worl
     assert world.jobs.get("job-1")["runway_task_id"] == winner.id  # type: ignore[index]
 
 
+def test_submit_of_a_job_cancelled_before_submit_calls_nobody(world: World) -> None:
+    # GIVEN a job cancelled through the API before the submit step ran
+    world.jobs.update("job-1", {"status": "CANCELLED", "finished_at": "2026-11-25T00:00:00.000Z"})
+    # WHEN the submit step runs THEN it ends the job as cancelled without creating a Runway task
+    with pytest.raises(GenerationCancelled):
+        world.submit()
+    assert world.sim.requests == []
+
+
+def test_cancel_during_submit_cancels_the_task_it_created(world: World) -> None:
+    # GIVEN the API cancels the job (no task recorded yet) while the submit step is creating the task
+    class CancelledMeanwhile(JobStore):
+        def record_submission(self, job_id: str, **kwargs: Any) -> dict[str, Any]:
+            self.update(job_id, {"status": "CANCELLED", "finished_at": "2026-11-25T00:00:00.000Z"})
+            return super().record_submission(job_id, **kwargs)
+
+    world.jobs = CancelledMeanwhile(boto3.resource("dynamodb").Table("jobs"))
+    # WHEN the submit step records its task THEN the job stays cancelled and the new task is cancelled too
+    with pytest.raises(GenerationCancelled):
+        world.submit()
+    (task,) = world.sim.created_tasks()
+    assert world.sim.task(task.id)["status"] == "CANCELLED"  # type: ignore[index]
+    record = world.jobs.get("job-1")
+    assert record is not None and record["status"] == "CANCELLED" and "runway_task_id" not in record
+
+
 # --- poll ---------------------------------------------------------------------------------------------------
 
 

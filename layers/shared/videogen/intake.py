@@ -280,24 +280,12 @@ class JobIntake:
             fields["estimated_credits"] = prepared.estimated_credits
         if parsed.webhook_url:
             fields["webhook_url"] = parsed.webhook_url
-        try:
-            record = self.jobs.update(
-                job_id,
-                fields,
-                condition="attribute_not_exists(#job_id)",
-                condition_names={"#job_id": "job_id"},
+        record, created = self.jobs.create_if_absent(job_id, fields)
+        if not created and record.get("request_sha256") != fingerprint:
+            raise IdempotencyConflict(
+                f"job {job_id} already exists for a different request; use a new idempotency key "
+                "(or upload the file as a new object) to start another job"
             )
-            created = True
-        except ClientError as exc:
-            if _error_code(exc) != "ConditionalCheckFailedException":
-                raise
-            record = self.jobs.get(job_id) or {}
-            if record.get("request_sha256") != fingerprint:
-                raise IdempotencyConflict(
-                    f"job {job_id} already exists for a different request; use a new idempotency key "
-                    "(or upload the file as a new object) to start another job"
-                ) from None
-            created = False
         if record.get("status") == JobStatus.QUEUED.value:
             self._start(job_id, record.get("request", stored), record.get("source", context.source), derived)
         return AcceptedJob(
@@ -320,19 +308,8 @@ class JobIntake:
             "finished_at": now,
             **{k: v for k, v in context.extra.items() if v is not None},
         }
-        try:
-            self.jobs.update(
-                job_id,
-                fields,
-                condition="attribute_not_exists(#job_id)",
-                condition_names={"#job_id": "job_id"},
-            )
-            created = True
-        except ClientError as exc:
-            if _error_code(exc) != "ConditionalCheckFailedException":
-                raise
-            created = False
-        record = self.jobs.get(job_id) or fields
+        record, created = self.jobs.create_if_absent(job_id, fields)
+        record = record or fields
         return AcceptedJob(job_id=job_id, status=str(record.get("status")), created=created)
 
     def _start(self, job_id: str, request: Mapping[str, Any], source: str, derived: bool) -> None:

@@ -24,6 +24,12 @@ updated_at          S       ISO-8601 UTC; every write
 submitted_at        S       when the Runway task was created
 finished_at         S       when the job reached a final status
 deadline_at         S       when the poll loop gives up and cancels the task
+webhook_url         S       where the notify function POSTs the finished job (optional)
+idempotency_key     S       the API caller's ``Idempotency-Key`` (optional)
+request_sha256      S       SHA-256 of the request body, to refuse a reused key with another body
+source_object       S       ``s3://bucket/key`` of the upload that started an S3-triggered job
+source_version      S       its version id or ETag (duplicate S3 events map to the same job id)
+cancel_requested_at S       when ``DELETE /generations/{id}`` asked for cancellation
 ==================  ======  ===============================================================================
 
 Numbers are stored as ``Decimal`` (DynamoDB's only number type) and read back as int or float. Writes from the
@@ -176,6 +182,25 @@ class JobStore:
         response = self._table.update_item(**kwargs)
         return from_dynamo(response.get("Attributes", {}))
 
+    def create_if_absent(self, job_id: str, fields: Mapping[str, Any]) -> tuple[dict[str, Any], bool]:
+        """Write a new record unless one with this id exists: ``(the record now stored, created?)``.
+
+        Entry points derive job ids from idempotency keys and S3 object versions, so a repeated request or a
+        duplicate event finds the first record instead of writing a second one.
+        """
+        try:
+            record = self.update(
+                job_id,
+                fields,
+                condition="attribute_not_exists(#job_id)",
+                condition_names={"#job_id": "job_id"},
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise
+            return self.get(job_id) or {}, False
+        return record, True
+
     def record_submission(
         self,
         job_id: str,
@@ -191,8 +216,10 @@ class JobStore:
     ) -> dict[str, Any]:
         """Save the Runway task of a job (status SUBMITTED), creating the record if it does not exist.
 
-        Never overwrites a different ``runway_task_id``: raises :class:`TaskIdConflict` (with the existing
-        record) instead. Writing the same task id again is a no-op success, so a retried submit is safe.
+        Never overwrites a different ``runway_task_id`` and never touches a job that has already ended
+        (``finished_at`` set, e.g. cancelled through the API while the task was being created): raises
+        :class:`TaskIdConflict` (with the existing record) instead. Writing the same task id again is a no-op
+        success, so a retried submit is safe.
         """
         fields: dict[str, Any] = {
             "runway_task_id": task_id,
@@ -215,8 +242,12 @@ class JobStore:
                 job_id,
                 fields,
                 set_if_missing=if_missing,
-                condition="attribute_not_exists(#runway_task_id) OR #runway_task_id = :c_task_id",
+                condition=(
+                    "attribute_not_exists(#finished_at) AND "
+                    "(attribute_not_exists(#runway_task_id) OR #runway_task_id = :c_task_id)"
+                ),
                 condition_values={":c_task_id": task_id},
+                condition_names={"#finished_at": "finished_at"},
             )
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":

@@ -8,9 +8,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from videogen import catalog
-from videogen.errors import InvalidRequest, VideoGenError
+from videogen.errors import GenerationCancelled, InvalidRequest, VideoGenError
 from videogen.inputs import InputResolver
-from videogen.jobs import JobStore, TaskIdConflict, format_time
+from videogen.jobs import JobStatus, JobStore, TaskIdConflict, format_time
 from videogen.polling import PollObservation, next_wait_seconds
 from videogen.requests import prepare
 from videogen.runway_client import RunwayClients, runway_errors, task_to_dict
@@ -108,6 +108,8 @@ def submit_task(
             extra={"job_id": job_id, "task_id": record["runway_task_id"]},
         )
         return state_from_record(record, settings, _now(now))
+    if record and record.get("finished_at"):
+        raise _ended_before_submit(job_id, record)
 
     prepared = prepare(request, default_model=settings.default_model)
     resolver = InputResolver(s3, runway.for_reads())
@@ -147,12 +149,15 @@ def submit_task(
             source=source,
         )
     except TaskIdConflict as conflict:
+        existing = conflict.existing or {}
         log.warning(
-            "another submit recorded a different task first; cancelling ours",
-            extra={"job_id": job_id, "task_id": task_id, "recorded": conflict.existing.get("runway_task_id")},
+            "the job record took another task or ended first; cancelling ours",
+            extra={"job_id": job_id, "task_id": task_id, "recorded": existing.get("runway_task_id")},
         )
         _cancel_untracked(runway, task_id, job_id)
-        return state_from_record(conflict.existing, settings, submitted_at)
+        if existing.get("runway_task_id"):
+            return state_from_record(existing, settings, submitted_at)
+        raise _ended_before_submit(job_id, existing) from None
     except Exception:
         # Not swallowed: the original error is re-raised once the orphan task is cancelled.
         _cancel_untracked(runway, task_id, job_id)
@@ -168,6 +173,14 @@ def submit_task(
         settings=settings,
         now=submitted_at,
     )
+
+
+def _ended_before_submit(job_id: str, record: Mapping[str, Any]) -> VideoGenError:
+    """The job ended (cancelled through the API, most likely) before its Runway task was recorded."""
+    status = str(record.get("status", "unknown"))
+    if status == JobStatus.CANCELLED.value:
+        return GenerationCancelled(f"job {job_id} was cancelled before its Runway task was created")
+    return InvalidRequest([f"job {job_id} has already ended with status {status}; start a new job"])
 
 
 def _cancel_untracked(runway: RunwayClients, task_id: str, job_id: str) -> None:
