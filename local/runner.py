@@ -34,6 +34,7 @@ from typing import Any
 
 import boto3
 from moto import mock_aws
+from moto.core.config import DefaultConfig
 
 from local import lambdas, timescale
 from local.simulator import RunwaySimulator, SimulatorConfig
@@ -51,7 +52,10 @@ DEMO_TIME_SCALE = 0.1
 FINAL_EXECUTION_STATUSES = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
 INPUT_FIELDS = ("image", "last_image", "video", "character", "reference")
 VIDEO_EXTENSIONS = {".mp4", ".mov", ".webm", ".m4v"}
-MOTO_CONFIG = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
+MOTO_CONFIG: DefaultConfig = {
+    "stepfunctions": {"execute_state_machine": True},
+    "lambda": {"use_docker": False},
+}
 
 log = logging.getLogger(__name__)
 
@@ -165,7 +169,7 @@ class LocalPipeline:
         if not self.runway_api_key:
             raise RunnerError("no Runway API key: set RUNWAYML_API_SECRET")
 
-        self._mock = mock_aws(config=MOTO_CONFIG)  # type: ignore[arg-type]
+        self._mock = mock_aws(config=MOTO_CONFIG)
         self._mock.start()
         self._installed.append(self._mock.stop)
         timescale.install(self.time_scale)

@@ -71,7 +71,7 @@ def _construct(node: yaml.Node, loader: CfnLoader) -> Any:
         return loader.construct_scalar(node)
     if isinstance(node, yaml.SequenceNode):
         return loader.construct_sequence(node, deep=True)
-    return loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
+    return loader.construct_mapping(node, deep=True)
 
 
 def _fn_constructor(name: str) -> Callable[[CfnLoader, yaml.Node], Any]:

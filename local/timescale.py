@@ -112,7 +112,7 @@ class ScaledClock:
         clock = self
         real = datetime.datetime
 
-        class ScaledDateTime(real):
+        class ScaledDateTime(datetime.datetime):
             @classmethod
             def now(cls, tz: datetime.tzinfo | None = None) -> datetime.datetime:  # type: ignore[override]
                 return real.fromtimestamp(clock.now(), tz)

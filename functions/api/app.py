@@ -13,6 +13,7 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path, Query
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
@@ -99,15 +100,22 @@ StatusFilter = Literal[
     "SUCCEEDED", "FAILED", "CANCELLED", "TIMED_OUT", "REJECTED",
 ]  # fmt: skip
 
-_PROBLEM = {"content": {"application/json": {"model": Problem}}}
+
+def _problem_doc(description: str) -> OpenAPIResponse:
+    """The OpenAPI response of an error answered with a ``Problem`` body."""
+    return {"description": description, "content": {"application/json": {"model": Problem}}}
 
 
 def _problem(
-    status: int, code: str, message: str, errors: list[str] | None = None, **headers: str
+    status: int,
+    code: str,
+    message: str,
+    errors: list[str] | None = None,
+    headers: dict[str, str] | None = None,
 ) -> Response[dict[str, Any]]:
     body = Problem(code=code, message=message, errors=errors or [message]).model_dump()
     return Response(
-        status_code=status, content_type=content_types.APPLICATION_JSON, body=body, headers=headers
+        status_code=status, content_type=content_types.APPLICATION_JSON, body=body, headers=headers or {}
     )
 
 
@@ -126,9 +134,9 @@ def _caller() -> str:
     "Idempotency-Key header to make retries safe: the same key and body give the same job.",
     responses={
         202: {"description": "Accepted", "content": {"application/json": {"model": AcceptedModel}}},
-        400: {"description": "Malformed JSON", **_PROBLEM},
-        409: {"description": "Idempotency-Key reused with another body, or still in progress", **_PROBLEM},
-        422: {"description": "Invalid request: every problem is listed", **_PROBLEM},
+        400: _problem_doc("Malformed JSON"),
+        409: _problem_doc("Idempotency-Key reused with another body, or still in progress"),
+        422: _problem_doc("Invalid request: every problem is listed"),
     },
     tags=["generations"],
 )
@@ -155,8 +163,8 @@ def create_generation(
     summary="A job's status, progress, credits, error and outputs (presigned S3 URLs)",
     responses={
         200: {"description": "The job", "content": {"application/json": {"model": JobViewModel}}},
-        404: {"description": "No such job", **_PROBLEM},
-        422: {"description": "Invalid job id", **_PROBLEM},
+        404: _problem_doc("No such job"),
+        422: _problem_doc("Invalid job id"),
     },
     tags=["generations"],
 )
@@ -172,8 +180,8 @@ def get_generation(job_id: Annotated[str, Path(min_length=1, max_length=80)]) ->
     "merged (no table scan). next is an opaque token from the previous page.",
     responses={
         200: {"description": "A page of jobs", "content": {"application/json": {"model": JobPage}}},
-        400: {"description": "Invalid next token", **_PROBLEM},
-        422: {"description": "Invalid status or limit", **_PROBLEM},
+        400: _problem_doc("Invalid next token"),
+        422: _problem_doc("Invalid status or limit"),
     },
     tags=["generations"],
 )
@@ -194,9 +202,9 @@ def list_generations(
     responses={
         200: {"description": "Cancelled", "content": {"application/json": {"model": CancelModel}}},
         202: {"description": "Cancelling", "content": {"application/json": {"model": CancelModel}}},
-        404: {"description": "No such job", **_PROBLEM},
-        409: {"description": "The job is already finished", **_PROBLEM},
-        422: {"description": "Invalid job id", **_PROBLEM},
+        404: _problem_doc("No such job"),
+        409: _problem_doc("The job is already finished"),
+        422: _problem_doc("Invalid job id"),
     },
     tags=["generations"],
 )
@@ -224,7 +232,7 @@ def list_models() -> dict[str, Any]:
     description="PUT the file to upload_url with the given headers, then use s3_uri in a generation request.",
     responses={
         201: {"description": "Upload ticket", "content": {"application/json": {"model": UploadTicket}}},
-        422: {"description": "File type or size refused", **_PROBLEM},
+        422: _problem_doc("File type or size refused"),
     },
     tags=["uploads"],
 )
@@ -309,14 +317,14 @@ def _in_progress(exc: IdempotencyAlreadyInProgressError) -> Response[dict[str, A
         409,
         "RequestInProgress",
         "a request with this Idempotency-Key is still running",
-        **{"Retry-After": "1"},
+        headers={"Retry-After": "1"},
     )
 
 
 @app.exception_handler([PipelineUnavailable, RunwayUnavailable, RunwayRateLimited, RunwayAuthError])
 def _unavailable(exc: Exception) -> Response[dict[str, Any]]:
     logger.warning("dependency unavailable", exc_info=exc)
-    return _problem(503, type(exc).__name__, getattr(exc, "message", str(exc)), **{"Retry-After": "5"})
+    return _problem(503, type(exc).__name__, getattr(exc, "message", str(exc)), headers={"Retry-After": "5"})
 
 
 @app.not_found
