@@ -12,9 +12,10 @@ IMAGE ?=
 VIDEO ?=
 RATIO ?=
 DURATION ?=
+TIME_SCALE ?=
 PORT ?= 8787
 
-.PHONY: dev lint test sam-check unit e2e demo simulator bench build validate clean
+.PHONY: dev lint test sam-check unit e2e demo simulator openapi bench build validate clean
 
 dev: $(VENV)/.installed
 
@@ -30,10 +31,9 @@ lint: dev
 	$(VENV)/bin/mypy
 	$(VENV)/bin/cfn-lint template.yaml
 
-# The README's test command: static checks, every test, then the SAM CLI's own validation and build.
-test: lint
+# The README's test command: static checks, the SAM CLI's own validation and build, then every test.
+test: lint sam-check
 	$(PY) -m pytest -n 2 --dist loadgroup
-	$(MAKE) --no-print-directory sam-check
 
 sam-check: validate build
 
@@ -44,12 +44,16 @@ e2e: dev
 	$(PY) -m pytest -m e2e
 
 demo: dev
-	$(PY) -m local.runner --prompt "$(PROMPT)" \
+	$(PY) -m local.runner --prompt "$(PROMPT)" $(if $(TIME_SCALE),--time-scale "$(TIME_SCALE)") \
 		$(if $(MODEL),--model "$(MODEL)") $(if $(IMAGE),--image "$(IMAGE)") $(if $(VIDEO),--video "$(VIDEO)") \
 		$(if $(RATIO),--ratio "$(RATIO)") $(if $(DURATION),--duration "$(DURATION)")
 
 simulator: dev
 	$(PY) -m local.simulator --port $(PORT)
+
+# Regenerate the committed OpenAPI document from the API handler (a test keeps them equal).
+openapi: dev
+	UPDATE_OPENAPI=1 $(PY) -m pytest -q tests/api/test_openapi.py
 
 bench: dev
 	$(PY) bench/run.py

@@ -10,7 +10,7 @@ from tests.support.entry_points import response_json
 from tests.support.template import ROOT
 
 OPENAPI_FILE = ROOT / "openapi.yaml"
-REGENERATE = "UPDATE_OPENAPI=1 .venv/bin/python -m pytest tests/api/test_openapi.py"
+REGENERATE = "make openapi"
 
 
 def test_served_document_equals_the_committed_openapi_yaml(api):
