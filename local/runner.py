@@ -8,11 +8,15 @@ Local files given as inputs are uploaded to the local bucket under ``uploads/<jo
 ``s3://`` URIs; URLs pass through. Archived files are copied to ``out/<job id>/``; the last line printed is
 ``video: <path>``.
 
+Objects put under the input prefix start jobs through the S3 trigger, and every ending reaches the notify
+function, as on AWS (both asynchronous; see ``local.stack`` and ``local.lambdas``).
+
 Python API (what the end-to-end tests use)::
 
     with LocalPipeline(time_scale=0.01, env_overrides={"POLL_MIN_WAIT_SECONDS": "5"}) as p:
         job = p.run({"prompt": "a boat", "model": "gen4.5"}, source="cli")
         job.status, job.record, job.manifest, p.simulator.created_tasks(), p.events()
+        p.async_invocations("S3TriggerFunction")  # deliveries of S3 notifications, each with .wait()
 """
 
 from __future__ import annotations
@@ -198,6 +202,9 @@ class LocalPipeline:
         self._installed.append(self._loaded.close)
 
     def close(self) -> None:
+        if self._loaded is not None:
+            # Event deliveries still running (S3 trigger, notify) finish first: they may start executions.
+            self._loaded.quiesce()
         if self.stack is not None and self._mock is not None:
             self._stop_running_executions()
         while self._installed:
@@ -252,6 +259,14 @@ class LocalPipeline:
         if self._loaded is None:
             raise RunnerError("the local pipeline is not started")
         return self._loaded.functions[logical_id]
+
+    def async_invocations(self, logical_id: str | None = None) -> list[lambdas.AsyncInvocation]:
+        """Asynchronous invocations so far (S3 notifications, EventBridge rules, ``Event`` invokes)."""
+        if self._loaded is None:
+            raise RunnerError("the local pipeline is not started")
+        if logical_id is not None:
+            return self.function(logical_id).async_invocations()
+        return self._loaded.async_invocations()
 
     def events(self) -> list[dict[str, Any]]:
         """Every event sent to the pipeline's bus so far, oldest first."""

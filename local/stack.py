@@ -7,6 +7,23 @@ every resource from its template properties through boto3, which must already po
 ``AWS::Serverless::Function`` and the state machine from the same ASL file with its
 ``DefinitionSubstitutions`` resolved. Events sent to the template's bus are captured through a catch-all
 rule with an SQS target (``LocalStack.events``).
+
+The ``Events`` of every ``AWS::Serverless::Function`` are wired the way SAM transforms them
+(:func:`wire_function_events`, recorded in ``LocalStack.event_sources``):
+
+- ``S3``: the bucket (a ``Ref`` to a bucket of the template) gets a ``NotificationConfiguration`` with one
+  ``LambdaFunctionConfigurations`` entry per event (``Events`` and ``Filter.S3Key.Rules`` as given), plus the
+  ``s3.amazonaws.com`` invoke permission. moto sends the notifications from inside ``PutObject``;
+  ``local.lambdas`` turns them into asynchronous invocations of the real handler.
+- ``EventBridgeRule`` / ``CloudWatchEvent``: a rule on the event's bus (``EventBusName``, default
+  ``default``) with its ``Pattern`` and ``State``, and the function as its target (``Target.Id``, ``Input``,
+  ``InputPath``, ``InputTransformer``, ``RetryPolicy`` as given), plus the ``events.amazonaws.com``
+  permission; ``local.lambdas`` delivers matching events to the handler asynchronously.
+- ``Api`` / ``HttpApi`` are not wired (the tests call the API handler with API Gateway events); other types
+  are logged as not reproduced locally.
+
+The function's ``EventInvokeConfig.MaximumRetryAttempts`` (default 2) bounds the local retries of failed
+asynchronous invocations (``FunctionSpec.async_max_retries``).
 """
 
 from __future__ import annotations
@@ -17,6 +34,7 @@ import json
 import logging
 import re
 import secrets
+import string
 import threading
 import uuid
 import zipfile
@@ -410,6 +428,17 @@ class FunctionSpec:
     environment: dict[str, str]
     timeout: int
     memory_size: int
+    async_max_retries: int = 2
+
+
+@dataclass(frozen=True)
+class WiredEvent:
+    """One ``Events`` entry of a function, as created locally."""
+
+    function: str  # logical id
+    event_id: str
+    type: str
+    target: str  # the bucket, or the rule's ARN
 
 
 @dataclass
@@ -429,6 +458,7 @@ class LocalStack:
     pipeline_functions: set[str]
     definition: str
     outputs: dict[str, Any]
+    event_sources: list[WiredEvent] = field(default_factory=list)
     _events: list[dict[str, Any]] = field(default_factory=list)
     _events_lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -450,6 +480,49 @@ class LocalStack:
                     self._events.append(json.loads(message["Body"]))
                     sqs.delete_message(QueueUrl=self.events_queue_url, ReceiptHandle=message["ReceiptHandle"])
             return list(self._events)
+
+
+_PUNCTUATION = "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~"
+
+
+def generate_secret_string(spec: Mapping[str, Any]) -> str:
+    """A value as Secrets Manager's ``GenerateSecretString`` makes it (length, characters, template)."""
+    length = int(spec.get("PasswordLength", 32))
+    classes = {
+        "ExcludeLowercase": string.ascii_lowercase,
+        "ExcludeUppercase": string.ascii_uppercase,
+        "ExcludeNumbers": string.digits,
+        "ExcludePunctuation": _PUNCTUATION,
+    }
+    excluded = set(str(spec.get("ExcludeCharacters", "")))
+    groups = [
+        [c for c in chars if c not in excluded]
+        for flag, chars in classes.items()
+        if not _true(spec.get(flag))
+    ]
+    if _true(spec.get("IncludeSpace")):
+        groups.append([" "])
+    groups = [g for g in groups if g]
+    if not groups:
+        raise TemplateError("GenerateSecretString excludes every character")
+    alphabet = [c for g in groups for c in g]
+    chars = [secrets.choice(alphabet) for _ in range(length)]
+    if _true(spec.get("RequireEachIncludedType", True)) and length >= len(groups):
+        # One character of each included type, at distinct random positions.
+        positions = secrets.SystemRandom().sample(range(length), len(groups))
+        for position, group in zip(positions, groups, strict=True):
+            chars[position] = secrets.choice(group)
+    value = "".join(chars)
+    template_text = spec.get("SecretStringTemplate")
+    if template_text:
+        document = json.loads(template_text)
+        document[spec.get("GenerateStringKey", "password")] = value
+        return json.dumps(document)
+    return value
+
+
+def _true(value: Any) -> bool:
+    return value is True or str(value).lower() == "true"
 
 
 def _physical_name(stack_name: str, logical_id: str, *, lower: bool = False, max_len: int = 64) -> str:
@@ -689,8 +762,7 @@ class _Deployer:
             kwargs["Description"] = props["Description"]
         # On AWS the operator fills the secret after deploying; locally it holds the key the runner uses.
         if "GenerateSecretString" in props:
-            length = int(props["GenerateSecretString"].get("PasswordLength", 32))
-            kwargs["SecretString"] = secrets.token_urlsafe(length)[:length]
+            kwargs["SecretString"] = generate_secret_string(props["GenerateSecretString"])
         elif "SecretString" in props:
             kwargs["SecretString"] = props["SecretString"]
         else:
@@ -735,6 +807,7 @@ class _Deployer:
             layer_dirs.append(Path(content[0]))
         timeout = int(props.get("Timeout", 3))
         memory = int(props.get("MemorySize", 128))
+        invoke_config = self.t.resolve(self.t.function_properties(logical_id).get("EventInvokeConfig") or {})
         created = self.client("lambda").create_function(
             FunctionName=name,
             Runtime=props.get("Runtime", "python3.13"),
@@ -758,6 +831,7 @@ class _Deployer:
             environment=environment,
             timeout=timeout,
             memory_size=memory,
+            async_max_retries=int(invoke_config.get("MaximumRetryAttempts", 2)),
         )
         _warn_unknown(spec["Type"], logical_id, props, set())
         return PhysicalResource(name, {"Arn": arn})
@@ -861,6 +935,7 @@ def deploy_stack(
     event_bus = str(substitutions.get("EventBusName", "default"))
     event_source = substitutions.get("EventSource")
     queue_url = _capture_events(session, region, stack_name, event_bus, event_source)
+    event_sources = wire_function_events(template, session, deployer.functions)
     outputs = {
         name: template.resolve(out.get("Value"))
         for name, out in template.data.get("Outputs", {}).items()
@@ -880,6 +955,7 @@ def deploy_stack(
         pipeline_functions=pipeline_functions,
         definition=definition,
         outputs=outputs,
+        event_sources=event_sources,
     )
 
 
@@ -898,3 +974,123 @@ def _capture_events(session: Any, region: str, stack_name: str, bus: str, source
     events.put_rule(Name=rule, EventBusName=bus, EventPattern=json.dumps(pattern))
     events.put_targets(Rule=rule, EventBusName=bus, Targets=[{"Id": "capture", "Arn": queue_arn}])
     return str(queue_url)
+
+
+# --- Event sources of the functions (what SAM makes of ``Events``) ----------------------------------------
+
+_EVENT_RULE_TYPES = {"EventBridgeRule", "CloudWatchEvent"}
+_API_EVENT_TYPES = {"Api", "HttpApi"}
+_TARGET_FIELDS = ("Input", "InputPath", "InputTransformer", "RetryPolicy", "DeadLetterConfig")
+
+
+def wire_function_events(
+    template: Template, session: Any, functions: Mapping[str, FunctionSpec]
+) -> list[WiredEvent]:
+    """Create what SAM derives from each function's ``Events``: S3 notifications and EventBridge rules."""
+    wired: list[WiredEvent] = []
+    notifications: dict[str, list[dict[str, Any]]] = {}
+    for logical_id, function in functions.items():
+        events = template.function_properties(logical_id).get("Events") or {}
+        for event_id, event in events.items():
+            kind = event.get("Type")
+            props = template.resolve(event.get("Properties", {}))
+            if kind == "S3":
+                bucket, configuration = _s3_notification(template, logical_id, event_id, function, props)
+                notifications.setdefault(bucket, []).append(configuration)
+                _allow_invoke(
+                    session, template, function, event_id, "s3.amazonaws.com", f"arn:aws:s3:::{bucket}"
+                )
+                wired.append(WiredEvent(logical_id, event_id, kind, bucket))
+            elif kind in _EVENT_RULE_TYPES:
+                rule_arn = _event_rule(template, session, logical_id, event_id, function, props)
+                _allow_invoke(session, template, function, event_id, "events.amazonaws.com", rule_arn)
+                wired.append(WiredEvent(logical_id, event_id, kind, rule_arn))
+            elif kind in _API_EVENT_TYPES:
+                log.info(
+                    "%s.%s (%s): not wired locally; call the handler with API events",
+                    logical_id,
+                    event_id,
+                    kind,
+                )
+            else:
+                log.warning("%s.%s: event type %s is not reproduced locally", logical_id, event_id, kind)
+    s3 = session.client("s3", region_name=template.region)
+    for bucket, configurations in notifications.items():
+        s3.put_bucket_notification_configuration(
+            Bucket=bucket, NotificationConfiguration={"LambdaFunctionConfigurations": configurations}
+        )
+    return wired
+
+
+def _s3_notification(
+    template: Template, logical_id: str, event_id: str, function: FunctionSpec, props: Mapping[str, Any]
+) -> tuple[str, dict[str, Any]]:
+    raw_bucket = template.function_properties(logical_id)["Events"][event_id]["Properties"].get("Bucket")
+    buckets = {
+        v.ref for k, v in template.physical.items() if template.resources_def[k]["Type"] == "AWS::S3::Bucket"
+    }
+    bucket = props.get("Bucket")
+    if not (isinstance(raw_bucket, dict) and "Ref" in raw_bucket) or bucket not in buckets:
+        raise TemplateError(
+            f"{logical_id}.{event_id}: an S3 event's Bucket must be a Ref to a bucket of the template"
+        )
+    configuration: dict[str, Any] = {
+        "Id": f"{logical_id}{event_id}",
+        "LambdaFunctionArn": function.arn,
+        "Events": _as_list(props["Events"]),
+    }
+    rules = props.get("Filter", {}).get("S3Key", {}).get("Rules")
+    if rules:
+        configuration["Filter"] = {
+            "Key": {"FilterRules": [{"Name": r["Name"], "Value": str(r["Value"])} for r in rules]}
+        }
+    return str(bucket), configuration
+
+
+def _event_rule(  # noqa: PLR0917
+    template: Template,
+    session: Any,
+    logical_id: str,
+    event_id: str,
+    function: FunctionSpec,
+    props: Mapping[str, Any],
+) -> str:
+    events = session.client("events", region_name=template.region)
+    bus = str(props.get("EventBusName") or "default")
+    if bus != "default" and not bus.startswith("arn:"):
+        with contextlib.suppress(events.exceptions.ResourceAlreadyExistsException):
+            events.create_event_bus(Name=bus)
+    name = props.get("RuleName") or _physical_name(template.stack_name, f"{logical_id}{event_id}")
+    state = props.get("State") or ("DISABLED" if props.get("Enabled") is False else "ENABLED")
+    rule: dict[str, Any] = {"Name": name, "EventBusName": bus, "State": state}
+    if "Pattern" in props:
+        rule["EventPattern"] = json.dumps(props["Pattern"])
+    if "Schedule" in props:
+        rule["ScheduleExpression"] = props["Schedule"]
+    if props.get("Description"):
+        rule["Description"] = props["Description"]
+    rule_arn = str(events.put_rule(**rule)["RuleArn"])
+    target: dict[str, Any] = {
+        "Id": props.get("Target", {}).get("Id") or f"{logical_id}{event_id}LambdaTarget",
+        "Arn": function.arn,
+    }
+    target.update({k: props[k] for k in _TARGET_FIELDS if k in props and k != "DeadLetterConfig"})
+    if "Arn" in props.get("DeadLetterConfig", {}):
+        target["DeadLetterConfig"] = {"Arn": props["DeadLetterConfig"]["Arn"]}
+    answer = events.put_targets(Rule=name, EventBusName=bus, Targets=[target])
+    if answer.get("FailedEntryCount"):
+        raise TemplateError(f"{logical_id}.{event_id}: target not accepted: {answer['FailedEntries']}")
+    return rule_arn
+
+
+def _allow_invoke(  # noqa: PLR0917
+    session: Any, template: Template, function: FunctionSpec, event_id: str, principal: str, source_arn: str
+) -> None:
+    session.client("lambda", region_name=template.region).add_permission(
+        FunctionName=function.name,
+        StatementId=f"{function.logical_id}{event_id}Permission",
+        Action="lambda:InvokeFunction",
+        Principal=principal,
+        SourceArn=source_arn,
+        SourceAccount=template.account_id,
+    )
