@@ -371,7 +371,7 @@ INVALID_GENERATION_REQUESTS: list[InvalidGenerationRequest] = [
         "several-problems-at-once",
         {"prompt": "a" * 1001, "ratio": "1920:1080", "duration": 12},
         (
-            "promptText is 1001 UTF-16 code units long; gen4.5 accepts at most 1000",
+            "prompt is 1001 UTF-16 code units long; gen4.5 accepts at most 1000",
             "ratio 1920:1080 is not offered by gen4.5 on text_to_video; use one of 1280:720, 720:1280",
             "duration 12 is outside 2-10 for gen4.5",
         ),

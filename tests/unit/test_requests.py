@@ -237,3 +237,29 @@ def test_catalog_problems_are_all_listed_together() -> None:
 def test_non_object_request_is_refused() -> None:
     with pytest.raises(InvalidRequest, match="must be a JSON object"):
         prepare(["prompt"])  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("request_", "reason"),
+    [
+        ({"prompt": "x", "image": "http://a.example/x.png", "model": "gen4_turbo"},
+         "image is an http:// URL"),
+        (
+            {"prompt": "x", "image": "https://a.example/x.png", "last_image": "http://a.example/y.png",
+             "model": "veo3.1"},
+            "last_image is an http:// URL",
+        ),
+        ({"video": "ftp://a.example/b.mp4", "prompt": "x", "model": "seedance2"}, "video ('ftp://"),
+        ({"character": "https://a.example/c.png", "reference": "http://a.example/r.mp4"},
+         "reference is an http:// URL"),
+        ({"prompt": "", "model": "veo3.1"}, "prompt is empty"),
+    ],
+)  # fmt: skip
+def test_errors_name_the_request_fields_not_runway_wire_fields(request_: dict, reason: str) -> None:
+    # GIVEN a request whose input is wrong WHEN it is prepared
+    with pytest.raises(InvalidRequest) as err:
+        prepare(request_)
+    # THEN the reason names the field the user sent, not Runway's wire name for it
+    assert any(e.startswith(reason) for e in err.value.errors), err.value.errors
+    wire_names = ("promptText", "promptImage", "videoUri", "promptVideo", "character.uri", "reference.uri")
+    assert not any(name in e for e in err.value.errors for name in wire_names), err.value.errors

@@ -7,6 +7,7 @@ the API, the S3 trigger and the submit step all apply one rule set.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any, Literal
 
@@ -83,12 +84,42 @@ def prepare(
     checked = body
     if _offered(model, task):
         checked = map_media_uris(task, body, lambda uri, _kind: _s3_stand_in(uri, problems))
-    problems.extend(validate_wire(task, checked))
+    problems.extend(_in_request_terms(error, body) for error in validate_wire(task, checked))
     if problems:
         raise InvalidRequest(list(dict.fromkeys(problems)))
     return PreparedRequest(
         endpoint=task, model=model, body=body, estimated_credits=estimate_credits(task, body)
     )
+
+
+def _request_names(body: Mapping[str, Any]) -> list[tuple[re.Pattern[str], str]]:
+    """Wire paths of ``body`` that came from a request field, most specific first, with that field's name."""
+    names: list[tuple[str, str]] = []
+    frames = body.get("promptImage")
+    if isinstance(frames, list):
+        for i, frame in enumerate(frames):
+            if isinstance(frame, Mapping):
+                field = "last_image" if frame.get("position") == "last" else "image"
+                names += [(rf"promptImage\[{i}\]\.uri", field), (rf"promptImage\[{i}\]", field)]
+    names += [
+        (r"promptImage", "image"),
+        (r"promptText", "prompt"),
+        (r"videoUri|promptVideo", "video"),
+        (r"character\.uri|character", "character"),
+        (r"reference\.uri|reference", "reference"),
+    ]
+    return [(re.compile(rf"(?<![\w.])(?:{wire})(?![\w\[])"), field) for wire, field in names]
+
+
+def _in_request_terms(error: str, body: Mapping[str, Any]) -> str:
+    """A catalog error about the wire body, reworded with the request's own field names.
+
+    ``promptImage[1].uri is an http:// URL`` becomes ``last_image is an http:// URL``: the user sent
+    ``last_image``, not Runway's wire field. Fields passed through ``options`` keep their wire names.
+    """
+    for pattern, field in _request_names(body):
+        error = pattern.sub(field, error)
+    return error
 
 
 def _parse(request: GenerationRequest | Mapping[str, Any]) -> GenerationRequest:
