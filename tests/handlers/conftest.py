@@ -5,7 +5,6 @@ from __future__ import annotations
 import importlib.util
 import itertools
 import sys
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +16,8 @@ import pytest
 from aws_lambda_powertools.utilities import parameters
 from moto import mock_aws
 
-from local.simulator import RunwaySimulator, SimulatorConfig
+from local.simulator import ManualClock, RunwaySimulator, SimulatorConfig
+from tests.support.clock import clock_starting_now
 from tests.support.template import create_jobs_table, create_video_bucket, function_environment
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -31,21 +31,10 @@ FUNCTIONS = {
 }
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = float(int(time.time()))
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
 @dataclass
 class Stack:
     sim: RunwaySimulator
-    clock: Clock
+    clock: ManualClock
     s3: Any
     table: Any
     env: dict[str, str]
@@ -71,7 +60,7 @@ def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
     monkeypatch.delenv("RUNWAYML_API_SECRET", raising=False)
     monkeypatch.delenv("OUTPUT_HOST_ALLOWLIST", raising=False)
     parameters.clear_caches()
-    clock = Clock()
+    clock = clock_starting_now()
     with mock_aws(), RunwaySimulator(SimulatorConfig(clock=clock, api_key=API_KEY, seed=3)) as sim:
         s3 = boto3.client("s3")
         bucket = create_video_bucket(s3, "video-bucket")

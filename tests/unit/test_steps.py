@@ -6,7 +6,6 @@ import datetime as dt
 import hashlib
 import json
 import logging
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from types import SimpleNamespace
@@ -17,7 +16,8 @@ import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
-from local.simulator import RunwaySimulator, SimulatorConfig
+from local.simulator import ManualClock, RunwaySimulator, SimulatorConfig
+from tests.support.clock import clock_starting_now
 from tests.support.template import create_jobs_table, create_video_bucket
 from videogen.archiving import OutputArchiver, make_http_client
 from videogen.errors import (
@@ -43,23 +43,10 @@ REQUEST = {"prompt": "a paper boat on a rainy street", "duration": 5}
 UNKNOWN_ID = "00000000-0000-4000-8000-000000000000"
 
 
-class Clock:
-    """The simulator's clock, stepped by hand: no test waits for a generation."""
-
-    def __init__(self) -> None:
-        self.now = float(int(time.time()))
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
 @dataclass
 class World:
     sim: RunwaySimulator
-    clock: Clock
+    clock: ManualClock
     s3: Any
     jobs: JobStore
     settings: Settings
@@ -107,7 +94,7 @@ def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
         "RUNWAYML_API_SECRET": "test-key",
     }.items():
         monkeypatch.setenv(name, value)
-    clock = Clock()
+    clock = clock_starting_now()
     with mock_aws(), RunwaySimulator(SimulatorConfig(clock=clock, seed=7)) as sim:
         s3 = boto3.client("s3")
         create_video_bucket(s3, "videos")
