@@ -9,7 +9,6 @@ import json
 from typing import Annotated, Any, Literal
 
 import boto3
-from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path, Query
@@ -50,6 +49,7 @@ from videogen.intake import (
 )
 from videogen.job_views import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, InvalidPageToken, JobLister
 from videogen.jobs import JobStore
+from videogen.observability import logger, metrics, route_domain_logs, tracer
 from videogen.requests import GenerationRequest
 from videogen.runway_client import RunwayClients, runway_errors
 from videogen.settings import Settings
@@ -57,9 +57,7 @@ from videogen.settings import Settings
 API_TITLE = "Runway video pipeline"
 API_VERSION = "1.0.0"
 
-logger = Logger()
-tracer = Tracer()
-metrics = Metrics()
+route_domain_logs()
 
 settings = EntrySettings.from_env(require=("state_machine_arn", "jobs_table", "output_bucket"))
 _s3 = boto3.client("s3", config=Config(signature_version="s3v4", s3={"addressing_style": "virtual"}))

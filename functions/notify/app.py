@@ -8,7 +8,6 @@ from typing import Any
 
 import boto3
 import httpx
-from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent, event_source
@@ -18,11 +17,10 @@ from botocore.config import Config
 from videogen.entry_settings import EntrySettings
 from videogen.job_views import render_job
 from videogen.jobs import JobStore
+from videogen.observability import logger, metrics, route_domain_logs, tracer
 from videogen.webhooks import Notifier, WebhookSender
 
-logger = Logger()
-tracer = Tracer()
-metrics = Metrics()
+route_domain_logs()
 
 settings = EntrySettings.from_env(require=("jobs_table",))
 _s3 = boto3.client("s3", config=Config(signature_version="s3v4"))

@@ -7,7 +7,6 @@ from typing import Any
 from urllib.parse import unquote_plus
 
 import boto3
-from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes import S3Event, event_source
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -15,11 +14,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from videogen.entry_settings import EntrySettings
 from videogen.intake import JobIntake, PipelineUnavailable
 from videogen.jobs import JobStore
+from videogen.observability import logger, metrics, route_domain_logs, tracer
 from videogen.s3_intake import S3Intake, S3ObjectRef
 
-logger = Logger()
-tracer = Tracer()
-metrics = Metrics()
+route_domain_logs()
 
 settings = EntrySettings.from_env(require=("state_machine_arn", "jobs_table"))
 _s3 = boto3.client("s3")
