@@ -33,7 +33,7 @@ def child(variant: str, url: str, endpoint: str) -> None:
     import boto3
     import httpx
 
-    from videogen.archiving import OutputArchiver, make_http_client
+    from videogen.pipeline.output_stream import OutputArchiver, make_http_client
 
     s3 = boto3.client(
         "s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x"

@@ -17,7 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "layers" / "shared"))
 
-from videogen.polling import PollObservation, next_wait_seconds
+from videogen.pipeline.poll_schedule import PollObservation, next_wait_seconds
 
 MIN_WAIT, MAX_WAIT = 10, 60
 
@@ -75,7 +75,7 @@ def main() -> None:
         "fixed 10 s (baseline)": fixed(10),
         "fixed 6 s (SDK's wait_for_task_output)": fixed(6),
         "fixed 30 s": fixed(30),
-        "adaptive (videogen.polling)": adaptive,
+        "adaptive (videogen.pipeline.poll_schedule)": adaptive,
     }
     results = {}
     for name, policy in policies.items():

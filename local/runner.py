@@ -48,7 +48,8 @@ LAYER_DIR = ROOT / "layers" / "shared"
 if str(LAYER_DIR) not in sys.path:
     sys.path.insert(0, str(LAYER_DIR))
 
-from videogen.jobs import JobStatus, JobStore  # noqa: E402 - lives in the layer folder added above
+from videogen.core.job import JobStatus  # noqa: E402 - lives in the layer folder added above
+from videogen.storage.job_store import JobStore  # noqa: E402
 
 RUNWAY_DEFAULT_URL = "https://api.dev.runwayml.com"
 SIMULATOR_API_KEY = "local-simulator-key"

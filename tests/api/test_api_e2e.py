@@ -55,7 +55,7 @@ def start_long_job(pipeline: LocalPipeline, context: Any) -> str:
     pipeline.simulator.inject("throttle", seconds=100_000)
     job_id = response_json(call(pipeline, context, "POST", "/generations", body=REQUEST))["job_id"]
     deadline = time.monotonic() + 30
-    while not (pipeline.job(job_id) or {}).get("runway_task_id"):
+    while not (pipeline.job(job_id) or {}).get("task_id"):
         assert time.monotonic() < deadline, "the submit step never recorded a Runway task"
         time.sleep(0.02)
     return job_id
@@ -82,7 +82,7 @@ def test_cancelling_a_running_job_lets_the_state_machine_record_cancelled(pipeli
 def test_cancelled_task_that_runway_no_longer_lists_still_ends_cancelled(pipeline, lambda_context):
     # GIVEN a running job, and a Runway that answers 404 for a task once it has been cancelled
     job_id = start_long_job(pipeline, lambda_context)
-    task_id = pipeline.job(job_id)["runway_task_id"]
+    task_id = pipeline.job(job_id)["task_id"]
     pipeline.simulator.inject("http_error", times=None, method="GET", path=f"/v1/tasks/{task_id}", status=404)
     # WHEN it is cancelled through the API
     assert call(pipeline, lambda_context, "DELETE", f"/generations/{job_id}")["statusCode"] == 202
@@ -96,7 +96,7 @@ def test_cancelled_task_that_runway_no_longer_lists_still_ends_cancelled(pipelin
 def test_task_lost_without_a_cancel_request_fails_the_job(pipeline, lambda_context):
     # GIVEN a running job whose task Runway stops listing although nobody cancelled it
     job_id = start_long_job(pipeline, lambda_context)
-    task_id = pipeline.job(job_id)["runway_task_id"]
+    task_id = pipeline.job(job_id)["task_id"]
     pipeline.simulator.inject("http_error", times=None, method="GET", path=f"/v1/tasks/{task_id}", status=404)
     # WHEN the poll loop next checks it THEN the job fails with TaskNotFound
     result = pipeline.wait(job_id, timeout=60)

@@ -130,7 +130,7 @@ def test_cancel_before_a_runway_task_stops_the_execution_and_records_cancelled(a
 
 def test_cancel_with_a_runway_task_cancels_it_on_runway(api):
     # GIVEN a running job with a Runway task
-    api.put_job("job-3", status="RUNNING", runway_task_id="task-3")
+    api.put_job("job-3", status="RUNNING", task_id="task-3")
     # WHEN it is cancelled
     response = api("DELETE", "/generations/job-3")
     # THEN the Runway task is cancelled and the state machine will record CANCELLED
@@ -142,7 +142,7 @@ def test_cancel_with_a_runway_task_cancels_it_on_runway(api):
 
 @pytest.mark.parametrize("status", ["SUCCEEDED", "FAILED", "CANCELLED", "TIMED_OUT", "REJECTED", "ARCHIVING"])
 def test_cancel_of_a_finished_job_is_409(api, status):
-    api.put_job("job-4", status=status, runway_task_id="task-4")
+    api.put_job("job-4", status=status, task_id="task-4")
     response = api("DELETE", "/generations/job-4")
     assert response["statusCode"] == 409
     assert api.cancelled_tasks == []

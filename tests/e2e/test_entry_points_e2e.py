@@ -24,7 +24,7 @@ from local.runner import JobResult, LocalPipeline
 from tests.e2e.test_pipeline import png_bytes
 from tests.notify.conftest import Receiver
 from tests.support.stack import assert_archived, assert_one_task, created_tasks
-from videogen.webhooks import verify
+from videogen.notifications.signing import verify
 
 pytestmark = pytest.mark.e2e
 

@@ -9,6 +9,7 @@ the local ones, the only edits made to the events.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from collections.abc import Callable, Iterator
@@ -93,16 +94,70 @@ def _until(predicate: Callable[[], bool], timeout: float = 20) -> None:
         time.sleep(0.05)
 
 
-def _api_ok(status: int) -> Callable[[Any, LocalPipeline], None]:
-    def check(result: Any, pipeline: LocalPipeline) -> None:
-        assert result["statusCode"] == status, result.get("body")
+def _body(result: Any) -> Any:
+    return json.loads(result["body"])
 
-    return check
+
+def _api(status: int, check: Callable[[Any, LocalPipeline], None]) -> Callable[[Any, LocalPipeline], None]:
+    def checked(result: Any, pipeline: LocalPipeline) -> None:
+        assert result["statusCode"] == status, result.get("body")
+        check(_body(result), pipeline)
+
+    return checked
+
+
+def _check_accepted(body: Any, pipeline: LocalPipeline) -> None:
+    record = pipeline.job(body["job_id"])
+    assert record is not None and record["source"] == "api" and record["model"] == "gen4.5"
+    pipeline.sfn.describe_execution(executionArn=pipeline.execution_arn(body["job_id"]))  # it was started
+
+
+def _check_job_view(body: Any, pipeline: LocalPipeline) -> None:
+    assert body["job_id"] == JOB and body["status"] == "SUCCEEDED" and body["finished"] is True
+    (output,) = body["outputs"]
+    assert output["key"] == f"outputs/{JOB}/o.mp4" and output["url"].startswith("http")
+
+
+def _check_listing(body: Any, pipeline: LocalPipeline) -> None:
+    assert [item["job_id"] for item in body["items"]] == [JOB]
+
+
+def _check_cancelled(body: Any, pipeline: LocalPipeline) -> None:
+    assert body == {"job_id": JOB, "status": "CANCELLED", "message": body["message"]}
+    assert (pipeline.job(JOB) or {})["status"] == "CANCELLED"
+
+
+def _check_models(body: Any, pipeline: LocalPipeline) -> None:
+    assert "gen4.5" in body["endpoints"]["text_to_video"]
+
+
+def _check_upload(body: Any, pipeline: LocalPipeline) -> None:
+    assert body["s3_uri"].startswith(f"s3://{pipeline.bucket}/uploads/")
+    assert body["s3_uri"].endswith("/first-frame.png") and body["headers"] == {"Content-Type": "image/png"}
+
+
+def _check_polled(result: Any, pipeline: LocalPipeline) -> None:
+    assert result["task_id"] == FIRST_SIMULATED_TASK and result["polls"] == 1
+    assert result["status"] in ("PENDING", "THROTTLED", "RUNNING", "SUCCEEDED")
+
+
+def _check_archived(result: Any, pipeline: LocalPipeline) -> None:
+    (output,) = result["outputs"]
+    body = pipeline.read_object(output["key"])
+    assert len(body) == output["bytes"] and hashlib.sha256(body).hexdigest() == output["sha256"]
+    assert pipeline.read_json(result["manifest_key"])["task_id"] == FIRST_SIMULATED_TASK  # type: ignore[index]
+
+
+def _check_cancel_step(result: Any, pipeline: LocalPipeline) -> None:
+    assert result == {"cancelled": True, "task_id": FIRST_SIMULATED_TASK, "task_status": "THROTTLED"}
+    deletes = [r for r in pipeline.simulator.requests if r.method == "DELETE"]
+    assert [r.path for r in deletes] == [f"/v1/tasks/{FIRST_SIMULATED_TASK}"]
+    assert (pipeline.simulator.task(FIRST_SIMULATED_TASK) or {})["status"] == "CANCELLED"
 
 
 def _seed_job(**fields: Any) -> Callable[[LocalPipeline, dict[str, Any], Any], None]:
     def seed(pipeline: LocalPipeline, event: dict[str, Any], context: Any) -> None:
-        from videogen.jobs import JobStore
+        from videogen.storage.job_store import JobStore
 
         JobStore(pipeline.jobs_table).update(JOB, {"source": "api", "model": "gen4.5", **fields})
 
@@ -135,7 +190,12 @@ def _check_s3(result: Any, pipeline: LocalPipeline) -> None:
 
 def _seed_task(pipeline: LocalPipeline, event: dict[str, Any], context: Any) -> None:
     state = _submit(pipeline, context)
-    assert state["id"] == FIRST_SIMULATED_TASK == event["task"]["id"]
+    assert state["task_id"] == FIRST_SIMULATED_TASK == event["task"]["task_id"]
+
+
+def _seed_active_task(pipeline: LocalPipeline, event: dict[str, Any], context: Any) -> None:
+    pipeline.simulator.inject("throttle", seconds=86_400)  # still THROTTLED when the cancel step runs
+    _seed_task(pipeline, event, context)
 
 
 def _seed_succeeded_task(pipeline: LocalPipeline, event: dict[str, Any], context: Any) -> None:
@@ -175,25 +235,22 @@ def _nothing(pipeline: LocalPipeline, event: dict[str, Any], context: Any) -> No
 
 
 CASES: dict[str, tuple[Callable[..., None], Callable[[Any, LocalPipeline], None]]] = {
-    "Api-post-generation.json": (_nothing, _api_ok(202)),
+    "Api-post-generation.json": (_nothing, _api(202, _check_accepted)),
     "Api-get-generation.json": (
         _seed_job(status="SUCCEEDED", output_keys={f"outputs/{JOB}/o.mp4"}),
-        _api_ok(200),
+        _api(200, _check_job_view),
     ),
-    "Api-list-generations.json": (_seed_job(status="SUCCEEDED"), _api_ok(200)),
-    "Api-delete-generation.json": (_seed_job(status="QUEUED"), _api_ok(200)),
-    "Api-get-models.json": (_nothing, _api_ok(200)),
-    "Api-post-upload.json": (_nothing, _api_ok(201)),
+    "Api-list-generations.json": (_seed_job(status="SUCCEEDED"), _api(200, _check_listing)),
+    "Api-delete-generation.json": (_seed_job(status="QUEUED"), _api(200, _check_cancelled)),
+    "Api-get-models.json": (_nothing, _api(200, _check_models)),
+    "Api-post-upload.json": (_nothing, _api(201, _check_upload)),
     "S3Trigger-put-image.json": (_seed_s3, _check_s3),
     "S3Trigger-put-video.json": (_seed_s3, _check_s3),
     "S3Trigger-put-request.json": (_seed_s3, _check_s3),
-    "Submit-text-to-video.json": (_nothing, lambda r, p: _assert(r["id"] == FIRST_SIMULATED_TASK)),
-    "Poll-pending.json": (
-        _seed_task,
-        lambda r, p: _assert(r["status"] in ("PENDING", "THROTTLED", "RUNNING", "SUCCEEDED")),
-    ),
-    "Archive-succeeded.json": (_seed_succeeded_task, lambda r, p: _assert(len(r["outputs"]) == 1)),
-    "Cancel-deadline-passed.json": (_seed_task, lambda r, p: _assert(isinstance(r, dict))),
+    "Submit-text-to-video.json": (_nothing, lambda r, p: _assert(r["task_id"] == FIRST_SIMULATED_TASK)),
+    "Poll-pending.json": (_seed_task, _check_polled),
+    "Archive-succeeded.json": (_seed_succeeded_task, _check_archived),
+    "Cancel-deadline-passed.json": (_seed_active_task, _check_cancel_step),
     "Notify-succeeded.json": (_seed_notify, _check_notify),
 }
 

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import importlib.util
-import itertools
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -18,11 +15,10 @@ from moto import mock_aws
 
 from local.simulator import ManualClock, RunwaySimulator, SimulatorConfig
 from tests.support.clock import clock_starting_now
+from tests.support.entry_points import import_handler
 from tests.support.template import create_jobs_table, create_video_bucket, function_environment
 
-ROOT = Path(__file__).resolve().parents[2]
 API_KEY = "sk-test-from-secrets-manager"
-_counter = itertools.count()
 FUNCTIONS = {
     "submit": "SubmitFunction",
     "poll": "PollFunction",
@@ -42,13 +38,9 @@ class Stack:
 
 
 def load_handler(name: str) -> ModuleType:
-    """Import ``functions/<name>/app.py`` as Lambda does at cold start (a fresh module every time)."""
+    """Import the function's handler (template CodeUri + Handler) as Lambda does at cold start."""
     sys.modules.pop("videogen.observability", None)  # fresh Powertools singletons with this environment
-    path = ROOT / "functions" / name / "app.py"
-    spec = importlib.util.spec_from_file_location(f"handler_{name}_{next(_counter)}", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module, _ = import_handler(FUNCTIONS[name])
     return module
 
 

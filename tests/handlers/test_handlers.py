@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from tests.handlers.conftest import Stack
-from videogen.settings import SettingsError
+from videogen.core.errors import SettingsError
 
 REQUEST = {"prompt": "a lighthouse in a storm", "duration": 5}
 
@@ -46,14 +46,14 @@ def test_submit_poll_archive_through_the_handlers(stack: Stack, lambda_context: 
     json.dumps(result)
     # AND the job record holds the task
     record = stack.table.get_item(Key={"job_id": "job-h1"})["Item"]
-    assert record["runway_task_id"] == task["id"]
+    assert record["task_id"] == task["task_id"]
 
 
 def test_submit_handler_is_idempotent(stack: Stack, lambda_context: Any) -> None:
     submit = stack.load("submit")
     first = submit.lambda_handler(submit_event(), lambda_context)
     second = submit.lambda_handler(submit_event(), lambda_context)
-    assert first["id"] == second["id"]
+    assert first["task_id"] == second["task_id"]
     assert len(stack.sim.created_tasks()) == 1
 
 
@@ -89,13 +89,15 @@ def test_cancel_handler(stack: Stack, lambda_context: Any) -> None:
     error = {"Error": "GenerationTimedOut", "Cause": "deadline"}
     assert cancel.lambda_handler({"job_id": "job-h1", "task": task, "error": error}, lambda_context) == {
         "cancelled": True,
-        "task_id": task["id"],
+        "task_id": task["task_id"],
+        "task_status": "PENDING",
     }
-    assert stack.sim.task(task["id"])["status"] == "CANCELLED"  # type: ignore[index]
+    assert stack.sim.task(task["task_id"])["status"] == "CANCELLED"  # type: ignore[index]
     # a task with no id (nothing created): nothing to do
     assert cancel.lambda_handler({"job_id": "job-h1", "task": {}, "error": error}, lambda_context) == {
         "cancelled": False,
         "task_id": None,
+        "task_status": None,
     }
 
 

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from tests.support.entry_points import TEST_WEBHOOK_SECRET, EntryStack, entry_stack
-from videogen.jobs import JobStore
-from videogen.webhooks import verify
+from videogen.notifications.signing import verify
+from videogen.storage.job_store import JobStore
 
 
 class Notify:

@@ -1,4 +1,4 @@
-"""Standard Webhooks signing, URL rules and delivery retries (videogen.webhooks)."""
+"""Standard Webhooks signing, URL rules and delivery retries (videogen.notifications)."""
 
 from __future__ import annotations
 
@@ -9,18 +9,9 @@ import hmac
 import httpx
 import pytest
 
-from videogen.webhooks import (
-    InvalidWebhookSecret,
-    InvalidWebhookUrl,
-    WebhookDeliveryFailed,
-    WebhookRejected,
-    WebhookSender,
-    check_webhook_url,
-    message_for,
-    secret_bytes,
-    sign,
-    verify,
-)
+from videogen.notifications.delivery import WebhookDeliveryFailed, WebhookRejected, WebhookSender, message_for
+from videogen.notifications.signing import InvalidWebhookSecret, secret_bytes, sign, verify
+from videogen.notifications.url_safety import InvalidWebhookUrl, check_webhook_url
 
 SECRET = "whsec_" + base64.b64encode(b"0123456789abcdef0123456789abcdef").decode()
 

@@ -10,7 +10,7 @@ from urllib.parse import quote_plus
 import pytest
 
 from tests.support.entry_points import EntryStack, entry_stack, s3_put_event
-from videogen.s3_intake import decode_metadata_value
+from videogen.intake.s3_inputs import decode_metadata_value
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 32
 

@@ -96,6 +96,7 @@ class EntryStack:
             "IdempotencyTable": self.idempotency_table,
             "GenerateVideoStateMachine": self.state_machine_arn,
             "RunwayApiSecret": "",
+            "CancelFunction": "cancel-function",
             "WebhookSigningSecret": "",
             "VideoBucket.Arn": f"arn:aws:s3:::{self.bucket}",
         }

@@ -36,7 +36,7 @@ def assert_archived(pipeline: LocalPipeline, job: JobResult, *, outputs: int = 1
     assert record["status"] == "SUCCEEDED"
     assert sorted(record["output_keys"]) == sorted(e["key"] for e in entries)
     assert record["manifest_key"] == f"{prefix}job.json"
-    assert record["runway_task_id"] == job.manifest["runway_task_id"]
+    assert record["task_id"] == job.manifest["task_id"]
     assert "finished_at" in record
     return list(entries)
 
@@ -51,7 +51,7 @@ def assert_one_task(pipeline: LocalPipeline, job: JobResult, *, endpoint: str, m
     assert len(tasks) == 1, [t.id for t in tasks]
     task = tasks[0]
     assert (task.endpoint, task.model) == (endpoint, model)
-    assert (job.record or {}).get("runway_task_id") == task.id
+    assert (job.record or {}).get("task_id") == task.id
     return task
 
 

@@ -14,7 +14,8 @@ from boto3.s3.transfer import TransferConfig
 from moto import mock_aws
 
 from tests.support.template import create_video_bucket
-from videogen.archiving import (
+from videogen.core.errors import OutputDownloadFailed, OutputHostNotAllowed
+from videogen.pipeline.output_stream import (
     HashingReader,
     OutputArchiver,
     OutputUrlRejected,
@@ -22,7 +23,6 @@ from videogen.archiving import (
     make_http_client,
     output_type,
 )
-from videogen.errors import OutputDownloadFailed, OutputHostNotAllowed
 
 
 @pytest.mark.parametrize(

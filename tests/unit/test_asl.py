@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 
-from videogen import errors
+from videogen.core import errors
+from videogen.core.job import RECORD_FIELDS
 
 ROOT = Path(__file__).resolve().parents[2]
 ASL_PATH = ROOT / "statemachine" / "generate_video.asl.json"
@@ -177,7 +178,7 @@ def test_custom_error_names_are_videogen_exceptions(asl: dict[str, Any]) -> None
     }
     assert used, "no custom error names: the ASL no longer matches on the pipeline's exceptions?"
     unknown = used - defined
-    assert not unknown, f"Retry/Catch name errors that videogen.errors does not define: {sorted(unknown)}"
+    assert not unknown, f"Retry/Catch names that videogen.core.errors does not define: {sorted(unknown)}"
 
 
 def test_failure_states_use_error_names_the_interpreter_knows(asl: dict[str, Any]) -> None:
@@ -232,3 +233,150 @@ def test_resources_are_substituted_not_hard_coded(asl: dict[str, Any]) -> None:
     text = ASL_PATH.read_text(encoding="utf-8")
     hard_coded = re.findall(r"arn:aws:(?!states:::)[\w-]+:[^\"]*", text)
     assert not hard_coded, f"hard-coded ARNs: {hard_coded}"
+
+
+# --- One retry policy per kind of Task, and the job record's names ---------------------------------------
+
+RUNWAY_RETRIERS = [
+    {
+        "ErrorEquals": ["RunwayRateLimited"],
+        "IntervalSeconds": 5,
+        "BackoffRate": 2,
+        "MaxAttempts": 6,
+        "MaxDelaySeconds": 60,
+        "JitterStrategy": "FULL",
+    },
+    {
+        "ErrorEquals": ["RunwayUnavailable"],
+        "IntervalSeconds": 3,
+        "BackoffRate": 2,
+        "MaxAttempts": 4,
+        "MaxDelaySeconds": 30,
+        "JitterStrategy": "FULL",
+    },
+]
+LAMBDA_SERVICE_RETRIER = {
+    "ErrorEquals": [
+        "Lambda.ServiceException",
+        "Lambda.AWSLambdaException",
+        "Lambda.SdkClientException",
+        "Lambda.TooManyRequestsException",
+    ],
+    "IntervalSeconds": 2,
+    "BackoffRate": 2,
+    "MaxAttempts": 6,
+    "MaxDelaySeconds": 30,
+    "JitterStrategy": "FULL",
+}
+DYNAMODB_RETRIER = {
+    "ErrorEquals": [
+        "DynamoDB.ProvisionedThroughputExceededException",
+        "DynamoDB.ThrottlingException",
+        "DynamoDB.InternalServerErrorException",
+        "DynamoDB.RequestLimitExceeded",
+        "States.TaskFailed",
+    ],
+    "IntervalSeconds": 1,
+    "BackoffRate": 2,
+    "MaxAttempts": 4,
+    "JitterStrategy": "FULL",
+}
+EVENTBRIDGE_RETRIER = {
+    "ErrorEquals": ["EventBridge.InternalException", "EventBridge.ThrottlingException", "States.TaskFailed"],
+    "IntervalSeconds": 1,
+    "BackoffRate": 2,
+    "MaxAttempts": 4,
+    "JitterStrategy": "FULL",
+}
+#: Retriers a step may add before the shared ones (what only that step can safely repeat).
+STEP_RETRIERS = {"Archive outputs to S3": {"OutputDownloadFailed", "Sandbox.Timedout"}}
+
+
+def tasks(asl: dict[str, Any], resource_prefix: str) -> list[tuple[str, dict[str, Any]]]:
+    return [
+        (name, state)
+        for name, state in all_states(asl)
+        if state["Type"] == "Task" and state["Resource"].startswith(resource_prefix)
+    ]
+
+
+def without_comment(retrier: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in retrier.items() if k != "Comment"}
+
+
+def test_every_runway_step_shares_one_retry_policy(asl: dict[str, Any]) -> None:
+    # GIVEN every Task that runs one of the pipeline's Lambdas (each calls Runway)
+    steps = tasks(asl, "${")
+    assert {name for name, _ in steps} == {
+        "Submit to Runway",
+        "Check the task",
+        "Archive outputs to S3",
+        "Cancel the Runway task",
+    }
+    for name, state in steps:
+        retry = [without_comment(r) for r in state["Retry"]]
+        own = [r for r in retry if set(r["ErrorEquals"]) <= STEP_RETRIERS.get(name, set())]
+        shared = [r for r in retry if r not in own]
+        # THEN besides its own idempotent retriers, each retries Runway and Lambda exactly alike
+        assert shared == [*RUNWAY_RETRIERS, LAMBDA_SERVICE_RETRIER], name
+
+
+@pytest.mark.parametrize(
+    ("prefix", "retrier"),
+    [
+        ("arn:aws:states:::dynamodb:", DYNAMODB_RETRIER),
+        ("arn:aws:states:::events:", EVENTBRIDGE_RETRIER),
+    ],
+)
+def test_every_bookkeeping_task_of_a_service_shares_one_retry_policy(
+    asl: dict[str, Any], prefix: str, retrier: dict[str, Any]
+) -> None:
+    found = tasks(asl, prefix)
+    assert found
+    for name, state in found:
+        assert [without_comment(r) for r in state["Retry"]] == [retrier], name
+
+
+_EXPRESSION_KEYWORDS = {"SET", "REMOVE", "ADD", "DELETE", "AND", "OR", "NOT", "IN", "BETWEEN"}
+_FUNCTIONS = {
+    "attribute_exists",
+    "attribute_not_exists",
+    "attribute_type",
+    "begins_with",
+    "contains",
+    "size",
+    "if_not_exists",
+    "list_append",
+}
+
+
+def attribute_names(expression: str, names: dict[str, str]) -> set[str]:
+    """Every top-level attribute an update/condition/projection expression names (``#x`` resolved)."""
+    found = set()
+    for token in re.findall(r"[#:]?[A-Za-z_][A-Za-z0-9_]*", expression):
+        if token.startswith(":") or token.upper() in _EXPRESSION_KEYWORDS or token in _FUNCTIONS:
+            continue
+        found.add(names[token] if token.startswith("#") else token)
+    return found
+
+
+def test_the_machine_writes_only_attributes_of_the_job_record(asl: dict[str, Any]) -> None:
+    # GIVEN every DynamoDB Task of the machine
+    found = tasks(asl, "arn:aws:states:::dynamodb:")
+    seen: set[str] = set()
+    for _, state in found:
+        params = state["Parameters"]
+        names = params.get("ExpressionAttributeNames", {})
+        for key in ("UpdateExpression", "ConditionExpression", "ProjectionExpression"):
+            if key in params:
+                seen |= attribute_names(params[key], names)
+        seen |= set(params["Key"])
+    # THEN each attribute it reads or writes is a field of the record schema in code
+    assert seen - RECORD_FIELDS == set()
+    assert {"status", "progress", "finished_at", "error_code", "output_keys"} <= seen
+
+
+def test_attribute_name_check_can_fail() -> None:
+    assert attribute_names("SET #s = :s, runway_task_id = :t", {"#s": "status"}) - RECORD_FIELDS == {
+        "runway_task_id"
+    }

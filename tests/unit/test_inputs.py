@@ -11,10 +11,11 @@ from moto import mock_aws
 
 from local.simulator import RunwaySimulator, SimulatorConfig
 from tests.support.template import create_video_bucket
-from videogen.errors import InputNotFound, InvalidRequest, RunwayUnavailable
-from videogen.inputs import MAX_EPHEMERAL_UPLOAD_BYTES, InputResolver, content_type_for, parse_s3_uri
-from videogen.runway_client import RunwayClients
-from videogen.settings import Settings
+from videogen.core.errors import InputNotFound, InvalidRequest, RunwayUnavailable
+from videogen.core.media import content_type_for
+from videogen.core.settings import Settings
+from videogen.runway.client import RunwayClients
+from videogen.runway.uploads import MAX_EPHEMERAL_UPLOAD_BYTES, InputResolver, parse_s3_uri
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 40
 
@@ -38,7 +39,7 @@ def env(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Any, RunwaySimulator,
 )
 def test_other_uris_pass_through(env: tuple[Any, RunwaySimulator, RunwayClients], uri: str) -> None:
     s3, sim, clients = env
-    assert InputResolver(s3, clients.for_reads()).resolve(uri, "image") == uri
+    assert InputResolver(s3, clients.for_repeatable()).resolve(uri, "image") == uri
     assert sim.requests == []
 
 
@@ -47,7 +48,7 @@ def test_s3_object_is_uploaded_once_and_replaced_by_its_runway_uri(
 ) -> None:
     # GIVEN an s3:// image
     s3, sim, clients = env
-    resolver = InputResolver(s3, clients.for_reads())
+    resolver = InputResolver(s3, clients.for_repeatable())
     # WHEN it is resolved twice
     first = resolver.resolve("s3://inputs/in/cat.png", "image")
     second = resolver("s3://inputs/in/cat.png", "image")
@@ -67,13 +68,13 @@ def test_s3_object_is_uploaded_once_and_replaced_by_its_runway_uri(
 def test_missing_object_is_input_not_found(env: tuple[Any, RunwaySimulator, RunwayClients]) -> None:
     s3, _, clients = env
     with pytest.raises(InputNotFound, match="does not exist"):
-        InputResolver(s3, clients.for_reads()).resolve("s3://inputs/in/missing.png", "image")
+        InputResolver(s3, clients.for_repeatable()).resolve("s3://inputs/in/missing.png", "image")
 
 
 def test_missing_bucket_is_input_not_found(env: tuple[Any, RunwaySimulator, RunwayClients]) -> None:
     s3, _, clients = env
     with pytest.raises(InputNotFound):
-        InputResolver(s3, clients.for_reads()).resolve("s3://nobucket/in/cat.png", "image")
+        InputResolver(s3, clients.for_repeatable()).resolve("s3://nobucket/in/cat.png", "image")
 
 
 def test_object_over_the_upload_limit_is_invalid() -> None:
@@ -99,7 +100,7 @@ def test_upload_target_failure_is_retryable(env: tuple[Any, RunwaySimulator, Run
     s3, sim, clients = env
     sim.inject("http_error", path="/_uploads/*", status=503, times=None)
     with pytest.raises(RunwayUnavailable):
-        InputResolver(s3, clients.for_reads()).resolve("s3://inputs/in/cat.png", "image")
+        InputResolver(s3, clients.for_repeatable()).resolve("s3://inputs/in/cat.png", "image")
 
 
 @pytest.mark.parametrize(("uri", "parts"), [("s3://b/k/x.png", ("b", "k/x.png")), ("S3://b/k", ("b", "k"))])

@@ -13,7 +13,9 @@ from botocore.exceptions import ClientError
 from moto import mock_aws
 
 from tests.support.template import create_jobs_table
-from videogen.jobs import JobStatus, JobStore, TaskIdConflict, format_time, from_dynamo, to_dynamo
+from videogen.core.clock import format_time
+from videogen.core.job import JobStatus
+from videogen.storage.job_store import JobStore, TaskIdConflict, from_dynamo, to_dynamo
 
 
 @pytest.fixture
@@ -46,7 +48,7 @@ def test_record_submission_creates_the_record(store: JobStore) -> None:
     store.record_submission("job-1", **submission())
     record = store.get("job-1")
     assert record is not None
-    assert record["runway_task_id"] == "task-1"
+    assert record["task_id"] == "task-1"
     assert record["status"] == JobStatus.SUBMITTED
     assert record["estimated_credits"] == 60.5
     assert record["request"] == {"prompt": "a cat", "duration": 5, "options": {"weight": 0.25}}
@@ -76,7 +78,7 @@ def test_record_submission_keeps_existing_request_and_created_at(store: JobStore
 def test_same_task_id_again_is_fine(store: JobStore) -> None:
     store.record_submission("job-1", **submission())
     store.record_submission("job-1", **submission())
-    assert store.get("job-1")["runway_task_id"] == "task-1"  # type: ignore[index]
+    assert store.get("job-1")["task_id"] == "task-1"  # type: ignore[index]
 
 
 def test_a_different_task_id_is_never_overwritten(store: JobStore) -> None:
@@ -84,8 +86,8 @@ def test_a_different_task_id_is_never_overwritten(store: JobStore) -> None:
     store.record_submission("job-1", **submission())
     with pytest.raises(TaskIdConflict) as caught:
         store.record_submission("job-1", **submission(task_id="task-2"))
-    assert caught.value.existing["runway_task_id"] == "task-1"
-    assert store.get("job-1")["runway_task_id"] == "task-1"  # type: ignore[index]
+    assert caught.value.existing["task_id"] == "task-1"
+    assert store.get("job-1")["task_id"] == "task-1"  # type: ignore[index]
 
 
 def test_by_status_index_finds_records(store: JobStore) -> None:

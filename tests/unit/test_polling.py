@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from videogen.polling import PollObservation, estimate_remaining_seconds, next_wait_seconds
+from videogen.pipeline.poll_schedule import PollObservation, estimate_remaining_seconds, next_wait_seconds
 
 MIN, MAX = 10, 60
 

@@ -7,8 +7,9 @@ from typing import Any
 import pytest
 
 from tests.cases.invalid_requests import INVALID_GENERATION_REQUESTS, InvalidGenerationRequest
-from videogen.errors import InvalidRequest
-from videogen.requests import GenerationRequest, PreparedRequest, prepare
+from videogen.catalog.translate import PreparedRequest, prepare
+from videogen.core.errors import InvalidRequest
+from videogen.core.request import GenerationRequest
 
 IMAGE = "https://example.com/frame.png"
 LAST = "https://example.com/last.png"

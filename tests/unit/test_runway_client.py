@@ -11,11 +11,12 @@ import httpx
 import pytest
 import runwayml
 from aws_lambda_powertools.utilities import parameters
+from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
+from botocore.exceptions import ClientError, EndpointConnectionError, ReadTimeoutError
 from moto import mock_aws
 
 from local.simulator import RunwaySimulator, SimulatorConfig
-from videogen import runway_client
-from videogen.errors import (
+from videogen.core.errors import (
     InsufficientCredits,
     RunwayAuthError,
     RunwayRateLimited,
@@ -24,8 +25,10 @@ from videogen.errors import (
     SubmitOutcomeUnknown,
     TaskNotFound,
 )
-from videogen.runway_client import RunwayClients, map_runway_error, runway_errors
-from videogen.settings import Settings
+from videogen.core.settings import Settings
+from videogen.runway import client as runway_client
+from videogen.runway.client import RunwayClients
+from videogen.runway.errors import map_runway_error, runway_errors
 
 BODY: dict[str, Any] = {"model": "gen4.5", "prompt_text": "a cat", "ratio": "1280:720", "duration": 5}
 
@@ -119,12 +122,12 @@ def test_retrieve_errors(
 ) -> None:
     sim.inject("http_error", path="/v1/tasks/*", status=status, times=None)
     with pytest.raises(expected), runway_errors("retrieve"):
-        clients.for_reads().tasks.retrieve("00000000-0000-4000-8000-000000000000")
+        clients.for_repeatable().tasks.retrieve("00000000-0000-4000-8000-000000000000")
 
 
 def test_unknown_task_is_task_not_found(clients: RunwayClients) -> None:
     with pytest.raises(TaskNotFound), runway_errors("delete"):
-        clients.for_reads().tasks.delete("00000000-0000-4000-8000-000000000000")
+        clients.for_repeatable().tasks.delete("00000000-0000-4000-8000-000000000000")
 
 
 def test_retrieve_timeout_is_retryable() -> None:
@@ -186,29 +189,72 @@ def test_empty_secret_is_an_auth_error(secrets: object) -> None:
 def test_no_key_anywhere(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("RUNWAYML_API_SECRET", raising=False)
     with pytest.raises(RunwayAuthError, match="RUNWAYML_API_SECRET"):
-        RunwayClients(Settings()).for_reads()
+        RunwayClients(Settings()).for_repeatable()
 
 
 def test_client_is_reused_and_rebuilt_only_when_the_key_changes() -> None:
     keys = iter(["a", "a", "b"])
     clients = RunwayClients(Settings(runway_secret_arn="arn:x"), secret_fetcher=lambda _arn: next(keys))
-    first = clients.for_reads()
-    assert clients.for_reads() is first
-    rotated = clients.for_reads()
+    first = clients.for_repeatable()
+    assert clients.for_repeatable() is first
+    rotated = clients.for_repeatable()
     assert rotated is not first
     assert rotated.api_key == "b"
 
 
 def test_create_view_never_retries(clients: RunwayClients) -> None:
     assert clients.for_create().max_retries == 0
-    assert clients.for_reads().max_retries == runway_client.READ_MAX_RETRIES
+    assert clients.for_repeatable().max_retries == runway_client.READ_MAX_RETRIES
 
 
-def test_secrets_manager_outage_is_retryable() -> None:
-    def throttled(_arn: str) -> str:
-        raise RuntimeError(
-            "An error occurred (ThrottlingException) when calling GetSecretValue: Rate exceeded"
-        )
+def _powertools_failure(cause: Exception) -> Exception:
+    """What Powertools' get_secret raises: GetParameterError, raised while handling botocore's error."""
+    try:
+        raise cause
+    except Exception as exc:
+        try:
+            raise GetParameterError(str(exc))
+        except GetParameterError as wrapped:
+            return wrapped
 
+
+def _client_error(code: str) -> ClientError:
+    return ClientError({"Error": {"Code": code, "Message": "m"}}, "GetSecretValue")
+
+
+@pytest.mark.parametrize(
+    "cause",
+    [
+        ReadTimeoutError(endpoint_url="https://secretsmanager.us-east-1.amazonaws.com"),
+        EndpointConnectionError(endpoint_url="https://secretsmanager.us-east-1.amazonaws.com"),
+        _client_error("ThrottlingException"),
+        _client_error("InternalServiceError"),
+    ],
+    ids=["read-timeout", "no-connection", "throttled", "internal-error"],
+)
+def test_secrets_manager_outage_is_retryable(cause: Exception) -> None:
+    # GIVEN reading the secret fails for a reason a later call can get past
+    def failing(_arn: str) -> str:
+        raise _powertools_failure(cause)
+
+    # WHEN the key is read THEN the error is RunwayUnavailable (retried), judged by type, not by text
     with pytest.raises(RunwayUnavailable, match="Secrets Manager"):
-        RunwayClients(Settings(runway_secret_arn="arn:x"), secret_fetcher=throttled).api_key()
+        RunwayClients(Settings(runway_secret_arn="arn:x"), secret_fetcher=failing).api_key()
+
+
+@pytest.mark.parametrize("code", ["AccessDeniedException", "ResourceNotFoundException"])
+def test_secret_that_cannot_be_read_is_an_auth_error(code: str) -> None:
+    def failing(_arn: str) -> str:
+        raise _powertools_failure(_client_error(code))
+
+    with pytest.raises(RunwayAuthError, match="cannot read the Runway API key"):
+        RunwayClients(Settings(runway_secret_arn="arn:x"), secret_fetcher=failing).api_key()
+
+
+def test_secret_error_text_alone_decides_nothing() -> None:
+    # GIVEN a failure whose message only *says* "timed out" (no botocore type in its chain)
+    def failing(_arn: str) -> str:
+        raise GetParameterError("Read timed out. (Throttling)")
+
+    with pytest.raises(RunwayAuthError):
+        RunwayClients(Settings(runway_secret_arn="arn:x"), secret_fetcher=failing).api_key()

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from tests.support.template import function_environment
-from videogen.settings import Settings, SettingsError
+from videogen.core.errors import SettingsError
+from videogen.core.settings import Settings
 
 
 def test_template_environment_gives_valid_settings() -> None:

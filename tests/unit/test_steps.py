@@ -17,10 +17,10 @@ from botocore.exceptions import ClientError
 from moto import mock_aws
 
 from local.simulator import ManualClock, RunwaySimulator, SimulatorConfig
-from tests.support.clock import clock_starting_now
+from tests.support.clock import FixedClock, clock_starting_now
 from tests.support.template import create_jobs_table, create_video_bucket
-from videogen.archiving import OutputArchiver, make_http_client
-from videogen.errors import (
+from videogen.core.clock import SYSTEM_CLOCK
+from videogen.core.errors import (
     ContentModerated,
     GenerationCancelled,
     GenerationFailed,
@@ -34,10 +34,16 @@ from videogen.errors import (
     RunwayUnavailable,
     TaskNotFound,
 )
-from videogen.jobs import JobStore
-from videogen.runway_client import RunwayClients
-from videogen.settings import Settings
-from videogen.steps import TaskState, archive_task, cancel_task, check_task, submit_task
+from videogen.core.request import GenerationRequest
+from videogen.core.settings import Settings
+from videogen.pipeline.archive import archive_task
+from videogen.pipeline.cancel import cancel_task
+from videogen.pipeline.check import check_task
+from videogen.pipeline.output_stream import OutputArchiver, make_http_client
+from videogen.pipeline.submit import submit_task
+from videogen.pipeline.task_state import TaskState
+from videogen.runway.client import RunwayClients
+from videogen.storage.job_store import JobStore
 
 REQUEST = {"prompt": "a paper boat on a rainy street", "duration": 5}
 UNKNOWN_ID = "00000000-0000-4000-8000-000000000000"
@@ -56,7 +62,7 @@ class World:
     def submit(self, job_id: str = "job-1", request: dict[str, Any] | None = None) -> TaskState:
         return submit_task(
             job_id,
-            request or REQUEST,
+            GenerationRequest.parse(request or REQUEST),
             "api",
             jobs=self.jobs,
             runway=self.runway,
@@ -65,7 +71,8 @@ class World:
         )
 
     def poll(self, state: TaskState, now: dt.datetime | None = None) -> TaskState:
-        return check_task("job-1", state, runway=self.runway, settings=self.settings, now=now)
+        clock = FixedClock(now) if now is not None else SYSTEM_CLOCK
+        return check_task("job-1", state, runway=self.runway, settings=self.settings, clock=clock)
 
     def archive(self, state: TaskState, **kwargs: Any) -> dict[str, Any]:
         return archive_task(
@@ -122,7 +129,7 @@ class StubClients:
     def _retrieve(self, task_id: str) -> dict[str, Any]:
         return self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
 
-    def for_reads(self) -> Any:
+    def for_repeatable(self) -> Any:
         return self
 
     def for_create(self) -> Any:
@@ -132,7 +139,7 @@ class StubClients:
 def make_state(**overrides: Any) -> TaskState:
     now = dt.datetime.now(dt.UTC)
     values: dict[str, Any] = {
-        "id": "task-1",
+        "task_id": "task-1",
         "endpoint": "text_to_video",
         "model": "gen4.5",
         "status": "PENDING",
@@ -156,21 +163,21 @@ def test_submit_creates_the_task_and_records_it(world: World) -> None:
     state = world.submit()
     # THEN one task exists, the state has the contract's keys, and the record holds the task id
     created = world.sim.created_tasks()
-    assert [t.id for t in created] == [state.id]
+    assert [t.id for t in created] == [state.task_id]
     data = state.to_dict()
     assert set(data) == {
-        "id", "endpoint", "model", "status", "progress", "estimated_credits", "submitted_at", "deadline_at",
-        "polls", "next_wait_seconds", "checked_at",
+        "task_id", "endpoint", "model", "status", "progress", "estimated_credits", "submitted_at",
+        "deadline_at", "polls", "next_wait_seconds", "checked_at",
     }  # fmt: skip
     assert data["status"] == "PENDING" and data["progress"] == 0 and data["polls"] == 0
     assert data["endpoint"] == "text_to_video" and data["model"] == "gen4.5"
-    assert data["estimated_credits"] == world.sim.task(state.id)["estimatedCost"]["credits"]  # type: ignore[index]
+    assert data["estimated_credits"] == world.sim.task(state.task_id)["estimatedCost"]["credits"]  # type: ignore[index]
     assert state.deadline_at - state.submitted_at == dt.timedelta(seconds=3600)
     assert 10 <= data["next_wait_seconds"] <= 60
     json.dumps(data)
     record = world.jobs.get("job-1")
     assert record is not None
-    assert record["runway_task_id"] == state.id
+    assert record["task_id"] == state.task_id
     assert record["status"] == "SUBMITTED"
     assert record["request"] == REQUEST and record["source"] == "api"
     assert record["submitted_at"] == data["submitted_at"]
@@ -184,7 +191,7 @@ def test_second_submit_creates_no_second_task(world: World) -> None:
     # THEN Runway saw one create only, and the same task comes back
     assert len(world.creates()) == 1
     assert len(world.sim.created_tasks()) == 1
-    assert again.id == first.id
+    assert again.task_id == first.task_id
     assert (again.submitted_at, again.deadline_at) == (first.submitted_at, first.deadline_at)
     assert again.estimated_credits == first.estimated_credits
 
@@ -258,10 +265,10 @@ def test_losing_a_submit_race_cancels_our_task_and_returns_the_recorded_one(worl
     # WHEN our submit runs
     state = world.submit(job_id="job-1")
     # THEN the winner's task comes back, and ours was cancelled
-    assert state.id == winner.id
+    assert state.task_id == winner.task_id
     loser = world.sim.created_tasks()[1]
     assert world.sim.task(loser.id)["status"] == "CANCELLED"  # type: ignore[index]
-    assert world.jobs.get("job-1")["runway_task_id"] == winner.id  # type: ignore[index]
+    assert world.jobs.get("job-1")["task_id"] == winner.task_id  # type: ignore[index]
 
 
 def test_submit_of_a_job_cancelled_before_submit_calls_nobody(world: World) -> None:
@@ -287,7 +294,7 @@ def test_cancel_during_submit_cancels_the_task_it_created(world: World) -> None:
     (task,) = world.sim.created_tasks()
     assert world.sim.task(task.id)["status"] == "CANCELLED"  # type: ignore[index]
     record = world.jobs.get("job-1")
-    assert record is not None and record["status"] == "CANCELLED" and "runway_task_id" not in record
+    assert record is not None and record["status"] == "CANCELLED" and "task_id" not in record
 
 
 # --- poll ---------------------------------------------------------------------------------------------------
@@ -307,7 +314,7 @@ def test_poll_follows_the_task_to_success(world: World) -> None:
     data = done.to_dict()
     assert data["status"] == "SUCCEEDED" and data["progress"] == 1.0 and data["polls"] == 3
     assert data["output_count"] == 1
-    assert data["cost_credits"] == world.sim.task(state.id)["cost"]["credits"]  # type: ignore[index]
+    assert data["cost_credits"] == world.sim.task(state.task_id)["cost"]["credits"]  # type: ignore[index]
     assert "http" not in json.dumps(data)  # output URLs never enter the state
 
 
@@ -333,14 +340,14 @@ def test_failed_task_raises_generation_failed_with_reason_and_code(world: World)
 
 def test_cancelled_task_raises_generation_cancelled(world: World) -> None:
     state = world.submit()
-    world.runway.for_reads().tasks.delete(state.id)
+    world.runway.for_repeatable().tasks.delete(state.task_id)
     with pytest.raises(GenerationCancelled):
         world.poll(state)
 
 
 def test_unknown_task_raises_task_not_found(world: World) -> None:
     with pytest.raises(TaskNotFound):
-        world.poll(make_state(id=UNKNOWN_ID))
+        world.poll(make_state(task_id=UNKNOWN_ID))
 
 
 def test_past_deadline_raises_generation_timed_out(world: World) -> None:
@@ -366,7 +373,7 @@ def test_poll_near_the_deadline_waits_only_until_it(world: World) -> None:
 
 
 def test_unknown_status_is_non_terminal_and_logged(caplog: pytest.LogCaptureFixture) -> None:
-    stub = StubClients({"id": "task-1", "status": "WARMING_UP", "createdAt": "2026-01-01T00:00:00Z"})
+    stub = StubClients({"task_id": "task-1", "status": "WARMING_UP", "createdAt": "2026-01-01T00:00:00Z"})
     state = make_state(status="RUNNING", progress=0.4)
     with caplog.at_level(logging.WARNING, logger="videogen"):
         polled = check_task("job-1", state, runway=stub, settings=Settings())  # type: ignore[arg-type]
@@ -375,7 +382,7 @@ def test_unknown_status_is_non_terminal_and_logged(caplog: pytest.LogCaptureFixt
 
 
 def test_progress_is_never_null(world: World) -> None:
-    stub = StubClients({"id": "task-1", "status": "THROTTLED", "estimatedCost": {"credits": 12.5}})
+    stub = StubClients({"task_id": "task-1", "status": "THROTTLED", "estimatedCost": {"credits": 12.5}})
     polled = check_task("job-1", make_state(progress=0.0), runway=stub, settings=Settings())  # type: ignore[arg-type]
     assert polled.progress == 0.0
     assert polled.estimated_credits == 12.5
@@ -402,7 +409,7 @@ def test_archive_streams_every_output_and_writes_the_manifest(world: World) -> N
     assert result["credits_charged"] == state.cost_credits
     manifest = json.loads(world.s3.get_object(Bucket="videos", Key=result["manifest_key"])["Body"].read())
     assert result["manifest_key"] == "outputs/job-1/job.json"
-    assert manifest["job_id"] == "job-1" and manifest["runway_task_id"] == state.id
+    assert manifest["job_id"] == "job-1" and manifest["task_id"] == state.task_id
     assert manifest["request"] == REQUEST
     assert manifest["credits"] == {"estimated": state.estimated_credits, "charged": result["credits_charged"]}
     assert [o["source_host"] for o in manifest["outputs"]] == ["127.0.0.1"] * 3
@@ -434,7 +441,7 @@ def test_expired_url_is_refreshed_once(world: World) -> None:
     # WHEN archived THEN the task is fetched again and the fresh URL works
     result = world.archive(state)
     assert len(result["outputs"]) == 1
-    gets = [r for r in world.sim.requests if r.method == "GET" and r.path == f"/v1/tasks/{state.id}"]
+    gets = [r for r in world.sim.requests if r.method == "GET" and r.path == f"/v1/tasks/{state.task_id}"]
     assert len(gets) == 3  # the poll, the archive's read, the refresh
 
 
@@ -457,7 +464,7 @@ def test_broken_download_is_output_download_failed(world: World, kind: str) -> N
 def test_http_output_off_loopback_is_refused_before_writing(world: World) -> None:
     stub = StubClients(
         {
-            "id": "task-1",
+            "task_id": "task-1",
             "status": "SUCCEEDED",
             "output": ["http://cdn.example.com/0.mp4"],
             "cost": {"credits": 5},
@@ -476,39 +483,57 @@ def test_allowlist_refuses_other_hosts(world: World) -> None:
 
 
 def test_succeeded_without_outputs_is_generation_failed(world: World) -> None:
-    stub = StubClients({"id": "task-1", "status": "SUCCEEDED", "output": [], "cost": {"credits": 5}})
+    stub = StubClients({"task_id": "task-1", "status": "SUCCEEDED", "output": [], "cost": {"credits": 5}})
     with pytest.raises(GenerationFailed, match="without any output"):
         world.archive(make_state(status="SUCCEEDED"), runway=stub)
 
 
 def test_archive_of_a_deleted_task_is_task_not_found(world: World) -> None:
     with pytest.raises(TaskNotFound):
-        world.archive(make_state(id=UNKNOWN_ID, status="SUCCEEDED"))
+        world.archive(make_state(task_id=UNKNOWN_ID, status="SUCCEEDED"))
 
 
 # --- cancel -------------------------------------------------------------------------------------------------
 
 
 def test_cancel_without_a_task_does_nothing(world: World) -> None:
-    assert cancel_task("job-1", None, runway=world.runway) == {"cancelled": False, "task_id": None}
+    assert cancel_task("job-1", None, runway=world.runway) == {
+        "cancelled": False,
+        "task_id": None,
+        "task_status": None,
+    }
     assert world.sim.requests == []
 
 
 def test_cancel_stops_a_live_task(world: World) -> None:
     state = world.submit()
-    result = cancel_task("job-1", state.id, runway=world.runway, error={"Error": "GenerationTimedOut"})
-    assert result == {"cancelled": True, "task_id": state.id}
-    assert world.sim.task(state.id)["status"] == "CANCELLED"  # type: ignore[index]
+    result = cancel_task("job-1", state.task_id, runway=world.runway, error={"Error": "GenerationTimedOut"})
+    assert result == {"cancelled": True, "task_id": state.task_id, "task_status": "PENDING"}
+    assert world.sim.task(state.task_id)["status"] == "CANCELLED"  # type: ignore[index]
 
 
 def test_cancel_of_a_task_already_gone_is_fine(world: World) -> None:
     assert cancel_task("job-1", UNKNOWN_ID, runway=world.runway) == {
         "cancelled": False,
         "task_id": UNKNOWN_ID,
+        "task_status": "NOT_FOUND",
     }
 
 
-def test_cancel_when_runway_is_down_is_retryable(world: World) -> None:
-    world.sim.inject("http_error", method="DELETE", status=503, times=None)
+@pytest.mark.parametrize("method", ["GET", "DELETE"])
+def test_cancel_when_runway_is_down_is_retryable(world: World, method: str) -> None:
+    state = world.submit()
+    world.sim.inject("http_error", method=method, status=503, times=None)
     with pytest.raises(RunwayUnavailable):
-        cancel_task("job-1", UNKNOWN_ID, runway=world.runway)
+        cancel_task("job-1", state.task_id, runway=world.runway)
+
+
+def test_cancel_never_deletes_a_finished_task(world: World) -> None:
+    # GIVEN a task that SUCCEEDED (its paid video not archived yet)
+    state = world.finished()
+    # WHEN the cancel step runs (a deadline that passed just as Runway finished, or a DELETE from the API)
+    result = cancel_task("job-1", state.task_id, runway=world.runway, error={"Error": "GenerationTimedOut"})
+    # THEN no DELETE reached Runway and the task still serves its output
+    assert result == {"cancelled": False, "task_id": state.task_id, "task_status": "SUCCEEDED"}
+    assert [r for r in world.sim.requests if r.method == "DELETE"] == []
+    assert world.sim.task(state.task_id)["status"] == "SUCCEEDED"  # type: ignore[index]

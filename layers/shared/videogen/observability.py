@@ -18,7 +18,7 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 from aws_lambda_powertools.metrics import MetricUnit
 
-from videogen.errors import VideoGenError
+from videogen.core.errors import VideoGenError
 
 DOMAIN_LOGGER = "videogen"
 

@@ -4,20 +4,11 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+from videogen.core.media import by_extension, scheme_of
+
 MAX_URL_LENGTH = 2048  # Runway docs, "API Input Parameters"
 MAX_DATA_URI_BYTES = 5 * 1024 * 1024  # "up to 5MB", written next to the data-URI form in every SDK docstring
 MEDIA_KINDS = ("image", "video", "audio")
-
-_EXTENSION_KINDS = {
-    **dict.fromkeys(("png", "jpg", "jpeg", "webp", "gif", "bmp", "tif", "tiff", "avif", "heic"), "image"),
-    **dict.fromkeys(("mp4", "mov", "webm", "m4v", "mkv", "avi", "mpeg", "mpg", "3gp"), "video"),
-    **dict.fromkeys(("mp3", "wav", "m4a", "aac", "flac", "ogg", "opus"), "audio"),
-}
-
-
-def scheme_of(uri: str) -> str:
-    head, sep, _ = uri.partition(":")
-    return head.lower() if sep else ""
 
 
 def data_uri_mime(uri: str) -> str | None:
@@ -33,11 +24,8 @@ def guess_kind(uri: str) -> str | None:
         mime = data_uri_mime(uri)
         major = mime.split("/", 1)[0] if mime else None
         return major if major in MEDIA_KINDS else None
-    path = urlsplit(uri).path if "://" in uri else uri
-    name = path.rsplit("/", 1)[-1]
-    if "." not in name:
-        return None
-    return _EXTENSION_KINDS.get(name.rsplit(".", 1)[-1].lower())
+    known = by_extension(uri)
+    return known.kind if known and known.kind in MEDIA_KINDS else None
 
 
 def uri_problems(uri: str, kind: str, where: str) -> list[str]:

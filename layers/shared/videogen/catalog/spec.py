@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from videogen.catalog import model_notes
+from videogen.core.request import ENDPOINTS
 
-ENDPOINTS: tuple[str, ...] = ("text_to_video", "image_to_video", "video_to_video", "character_performance")
 SDK_DATA_FILE = Path(__file__).with_name("sdk_models.json")
 
 Schema = Mapping[str, Any]

@@ -1,0 +1,330 @@
+"""HTTP API of the pipeline (API Gateway REST API, one Lambda, Powertools Event Handler with OpenAPI).
+
+Routes: POST/GET /generations, GET/DELETE /generations/{job_id}, GET /models, POST /uploads,
+GET /openapi.json.
+Every rule lives in ``videogen.intake``; this module parses, calls one method and shapes the answer.
+"""
+
+import json
+from typing import Annotated, Any
+
+import boto3
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path, Query
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
+from aws_lambda_powertools.utilities.idempotency.exceptions import (
+    IdempotencyAlreadyInProgressError,
+    IdempotencyValidationError,
+)
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from botocore.config import Config
+
+from videogen.catalog import catalog_document
+from videogen.core.errors import (
+    IdempotencyConflict,
+    InvalidIdempotencyKey,
+    InvalidPageToken,
+    InvalidRequest,
+    JobAlreadyFinished,
+    JobNotFound,
+    PipelineUnavailable,
+    UploadRejected,
+)
+from videogen.core.job import JobStatus
+from videogen.core.request import GenerationRequest
+from videogen.core.settings import Settings
+from videogen.intake.api_models import (
+    Accepted,
+    CancelAnswer,
+    JobPage,
+    JobView,
+    Problem,
+    UploadRequest,
+    UploadTicket,
+)
+from videogen.intake.api_service import GenerationService, idempotency_config, make_idempotent_create
+from videogen.intake.cancellation import CancelFunction, JobCanceller
+from videogen.intake.job_intake import JobIntake
+from videogen.intake.job_views import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, JobLister, JobViews
+from videogen.observability import logger, metrics, route_domain_logs, tracer
+from videogen.storage.job_store import JobStore
+
+API_TITLE = "Runway video pipeline"
+API_VERSION = "1.0.0"
+
+route_domain_logs()
+
+settings = Settings.from_env(
+    require=("state_machine_arn", "jobs_table", "output_bucket", "cancel_function_name")
+)
+_s3 = boto3.client("s3", config=Config(signature_version="s3v4", s3={"addressing_style": "virtual"}))
+_sfn = boto3.client("stepfunctions")
+_table = boto3.resource("dynamodb").Table(settings.jobs_table)
+_jobs = JobStore(_table)
+
+service = GenerationService(
+    settings,
+    intake=JobIntake(settings, jobs=_jobs, sfn=_sfn, s3=_s3),
+    canceller=JobCanceller(
+        settings,
+        jobs=_jobs,
+        sfn=_sfn,
+        events=boto3.client("events"),
+        runway_cancel=CancelFunction(boto3.client("lambda"), settings.cancel_function_name),
+    ),
+    views=JobViews(settings, jobs=_jobs, s3=_s3),
+    lister=JobLister(_table),
+    s3=_s3,
+)
+_idempotency = idempotency_config(settings)
+if settings.idempotency_table:
+    make_idempotent_create(
+        service,
+        persistence_store=DynamoDBPersistenceLayer(table_name=settings.idempotency_table),
+        config=_idempotency,
+    )
+
+app = APIGatewayRestResolver(enable_validation=True)
+
+
+def _problem_doc(description: str) -> OpenAPIResponse:
+    """The OpenAPI response of an error answered with a ``Problem`` body."""
+    return {"description": description, "content": {"application/json": {"model": Problem}}}
+
+
+def _problem(
+    status: int,
+    code: str,
+    message: str,
+    errors: list[str] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response[dict[str, Any]]:
+    body = Problem(code=code, message=message, errors=errors or [message]).model_dump()
+    return Response(
+        status_code=status, content_type=content_types.APPLICATION_JSON, body=body, headers=headers or {}
+    )
+
+
+def _caller() -> str:
+    identity = app.current_event.request_context.identity
+    return identity.user_arn or identity.api_key_id or identity.caller or "anonymous"
+
+
+# --- Routes -------------------------------------------------------------------------------------------------
+
+
+@app.post(
+    "/generations",
+    summary="Start a generation",
+    description="Validates the request against the model catalog and starts the workflow. Send an "
+    "Idempotency-Key header to make retries safe: the same key and body give the same job.",
+    responses={
+        202: {"description": "Accepted", "content": {"application/json": {"model": Accepted}}},
+        400: _problem_doc("Malformed JSON"),
+        409: _problem_doc("Idempotency-Key reused with another body, or still in progress"),
+        422: _problem_doc("Invalid request: every problem is listed"),
+    },
+    tags=["generations"],
+)
+@tracer.capture_method
+def create_generation(
+    request: Annotated[GenerationRequest, Body(description="The generation request")],
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)] = None,
+) -> Response[Accepted]:
+    accepted = service.submit(request, idempotency_key=idempotency_key, caller=_caller())
+    metrics.add_metric(name="GenerationsAccepted", unit=MetricUnit.Count, value=1)
+    return Response(
+        status_code=202,
+        content_type=content_types.APPLICATION_JSON,
+        body=accepted,
+        headers={"Location": accepted.location},
+    )
+
+
+@app.get(
+    "/generations/<job_id>",
+    summary="A job's status, progress, credits, error and outputs (presigned S3 URLs)",
+    responses={
+        200: {"description": "The job", "content": {"application/json": {"model": JobView}}},
+        404: _problem_doc("No such job"),
+        422: _problem_doc("Invalid job id"),
+    },
+    tags=["generations"],
+)
+@tracer.capture_method
+def get_generation(job_id: Annotated[str, Path(min_length=1, max_length=80)]) -> JobView:
+    return service.get(job_id)
+
+
+@app.get(
+    "/generations",
+    summary="List jobs, newest first",
+    description="Filtered by status through the by_status index; without a status the per-status pages are "
+    "merged (no table scan). next is an opaque token from the previous page.",
+    responses={
+        200: {"description": "A page of jobs", "content": {"application/json": {"model": JobPage}}},
+        400: _problem_doc("Invalid next token"),
+        422: _problem_doc("Invalid status or limit"),
+    },
+    tags=["generations"],
+)
+@tracer.capture_method
+def list_generations(
+    status: Annotated[JobStatus | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
+    next_token: Annotated[str | None, Query(alias="next", max_length=4096)] = None,
+) -> JobPage:
+    return service.list(status=status.value if status else None, limit=limit, token=next_token)
+
+
+@app.delete(
+    "/generations/<job_id>",
+    summary="Cancel a job",
+    description="With a Runway task: cancels it on Runway and answers 202 CANCELLING; the workflow records "
+    "CANCELLED at its next check. Without one yet: stops the workflow and answers 200 CANCELLED.",
+    responses={
+        200: {"description": "Cancelled", "content": {"application/json": {"model": CancelAnswer}}},
+        202: {"description": "Cancelling", "content": {"application/json": {"model": CancelAnswer}}},
+        404: _problem_doc("No such job"),
+        409: _problem_doc("The job is already finished"),
+        422: _problem_doc("Invalid job id"),
+    },
+    tags=["generations"],
+)
+@tracer.capture_method
+def cancel_generation(job_id: Annotated[str, Path(min_length=1, max_length=80)]) -> Response[CancelAnswer]:
+    answer = service.cancel(job_id)
+    metrics.add_metric(name="GenerationsCancelled", unit=MetricUnit.Count, value=1)
+    status = 202 if answer.status == "CANCELLING" else 200
+    return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=answer)
+
+
+@app.get(
+    "/models",
+    summary="The model catalog",
+    responses={200: {"description": "Every model, its endpoints, fields, limits and credits"}},
+    tags=["models"],
+)
+def list_models() -> dict[str, Any]:
+    return catalog_document()
+
+
+@app.post(
+    "/uploads",
+    summary="Get a presigned S3 PUT URL for a local file",
+    description="PUT the file to upload_url with the given headers, then use s3_uri in a generation request.",
+    responses={
+        201: {"description": "Upload ticket", "content": {"application/json": {"model": UploadTicket}}},
+        422: _problem_doc("File type or size refused"),
+    },
+    tags=["uploads"],
+)
+def create_upload(upload: Annotated[UploadRequest, Body()]) -> Response[UploadTicket]:
+    ticket = service.new_upload(upload)
+    return Response(status_code=201, content_type=content_types.APPLICATION_JSON, body=ticket)
+
+
+@app.get("/openapi.json", include_in_schema=False)
+def openapi_document() -> dict[str, Any]:
+    return openapi_schema()
+
+
+def openapi_schema() -> dict[str, Any]:
+    """The OpenAPI document of this API (also committed as openapi.yaml)."""
+    document: dict[str, Any] = json.loads(app.get_openapi_json_schema(title=API_TITLE, version=API_VERSION))
+    return document
+
+
+# --- Errors -------------------------------------------------------------------------------------------------
+
+
+@app.exception_handler(RequestValidationError)
+def _invalid_input(exc: RequestValidationError) -> Response[dict[str, Any]]:
+    errors = list(exc.errors())
+    if any(e.get("type") == "json_invalid" for e in errors):
+        detail = next(e for e in errors if e.get("type") == "json_invalid")
+        reason = (detail.get("ctx") or {}).get("error", "JSON decode error")
+        return _problem(400, "MalformedJson", f"the body is not valid JSON: {reason}")
+    problems = [_describe(e) for e in errors]
+    return _problem(422, "InvalidRequest", "; ".join(problems), problems)
+
+
+def _describe(error: dict[str, Any]) -> str:
+    loc = [str(p) for p in error.get("loc", ())]
+    where_kind = loc[0] if loc else "body"
+    where = ".".join(loc[1:]) or where_kind
+    if error.get("type") == "extra_forbidden":
+        return f"unknown field {where}"
+    if error.get("type") == "missing":
+        return f"{where} is required"
+    if where_kind == "body" and error.get("type") == "model_attributes_type":
+        return "the body must be a JSON object"
+    return f"{where}: {str(error.get('msg', 'invalid')).lower()}"
+
+
+@app.exception_handler(InvalidRequest)
+def _invalid_request(exc: InvalidRequest) -> Response[dict[str, Any]]:
+    return _problem(422, "InvalidRequest", exc.message, exc.errors)
+
+
+@app.exception_handler([UploadRejected, InvalidIdempotencyKey])
+def _unprocessable(exc: UploadRejected | InvalidIdempotencyKey) -> Response[dict[str, Any]]:
+    return _problem(422, type(exc).__name__, exc.message)
+
+
+@app.exception_handler(InvalidPageToken)
+def _bad_token(exc: InvalidPageToken) -> Response[dict[str, Any]]:
+    return _problem(400, "InvalidPageToken", exc.message)
+
+
+@app.exception_handler(JobNotFound)
+def _not_found(exc: JobNotFound) -> Response[dict[str, Any]]:
+    return _problem(404, "JobNotFound", exc.message)
+
+
+@app.exception_handler(JobAlreadyFinished)
+def _finished(exc: JobAlreadyFinished) -> Response[dict[str, Any]]:
+    return _problem(409, "JobAlreadyFinished", exc.message)
+
+
+@app.exception_handler([IdempotencyValidationError, IdempotencyConflict])
+def _key_reused(exc: Exception) -> Response[dict[str, Any]]:
+    return _problem(
+        409, "IdempotencyKeyReused", "this Idempotency-Key was already used with a different request body"
+    )
+
+
+@app.exception_handler(IdempotencyAlreadyInProgressError)
+def _in_progress(exc: IdempotencyAlreadyInProgressError) -> Response[dict[str, Any]]:
+    return _problem(
+        409,
+        "RequestInProgress",
+        "a request with this Idempotency-Key is still running",
+        headers={"Retry-After": "1"},
+    )
+
+
+@app.exception_handler(PipelineUnavailable)
+def _unavailable(exc: PipelineUnavailable) -> Response[dict[str, Any]]:
+    logger.warning("dependency unavailable", exc_info=exc)
+    return _problem(503, type(exc).__name__, exc.message, headers={"Retry-After": "5"})
+
+
+@app.not_found
+def _no_route(exc: Exception) -> Response[dict[str, Any]]:
+    return _problem(404, "NotFound", f"no route {app.current_event.http_method} {app.current_event.path}")
+
+
+# --- Entry point --------------------------------------------------------------------------------------------
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    _idempotency.register_lambda_context(context)
+    return app.resolve(event, context)

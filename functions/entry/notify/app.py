@@ -1,0 +1,72 @@
+"""Notify: on every "Video Generation ..." event, POST the job to the request's webhook_url (signed).
+
+Runs after the job has ended and outside the state machine, so it can neither block nor fail a job. Transient
+delivery failures raise (Lambda's async retries try again later); a refusal or a bad URL is logged.
+"""
+
+from typing import Any
+
+import boto3
+import httpx
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities import parameters
+from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent, event_source
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from botocore.config import Config
+
+from videogen.core.settings import Settings
+from videogen.intake.job_views import JobViews
+from videogen.notifications.delivery import Notifier, WebhookSender
+from videogen.observability import logger, metrics, route_domain_logs, tracer
+from videogen.storage.job_store import JobStore
+
+route_domain_logs()
+
+settings = Settings.from_env(require=("jobs_table",))
+_views = JobViews(
+    settings,
+    jobs=JobStore(boto3.resource("dynamodb").Table(settings.jobs_table)),
+    s3=boto3.client("s3", config=Config(signature_version="s3v4")),
+)
+_http = httpx.Client(timeout=settings.webhook_timeout_seconds, follow_redirects=False)
+
+
+def _secret() -> str:
+    if settings.webhook_secret_arn:
+        return str(parameters.get_secret(settings.webhook_secret_arn, max_age=300))
+    return settings.webhook_secret
+
+
+def _load_view(job_id: str) -> dict[str, Any] | None:
+    view = _views.view(job_id)
+    return view.model_dump(mode="json") if view else None
+
+
+notifier = Notifier(
+    WebhookSender(
+        _http,
+        secret=_secret,
+        max_attempts=settings.webhook_max_attempts,
+        allow_http_loopback=settings.webhook_allow_http_loopback,
+    ),
+    load_view=_load_view,
+)
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+@event_source(data_class=EventBridgeEvent)
+def lambda_handler(event: EventBridgeEvent, context: LambdaContext) -> dict[str, Any]:
+    detail = event.detail
+    outcome = notifier.notify(
+        job_id=str(detail.get("job_id", "")),
+        status=str(detail.get("status", "")),
+        request=detail.get("request") if isinstance(detail.get("request"), dict) else None,
+        fallback=detail,
+    )
+    logger.info("webhook", detail_type=event.detail_type, **outcome.to_dict())
+    metrics.add_metric(
+        name=f"Webhook{outcome.outcome.title().replace('_', '')}", unit=MetricUnit.Count, value=1
+    )
+    return outcome.to_dict()

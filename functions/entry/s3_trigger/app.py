@@ -1,0 +1,68 @@
+"""S3 trigger: every object created under ``inputs/`` becomes a job (or a REJECTED record saying why).
+
+The rules (file types, metadata, deterministic job ids) live in ``videogen.intake.s3_inputs``.
+"""
+
+from typing import Any
+from urllib.parse import unquote_plus
+
+import boto3
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.data_classes import S3Event, event_source
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from videogen.core.errors import PipelineUnavailable
+from videogen.core.settings import Settings
+from videogen.intake.job_intake import JobIntake
+from videogen.intake.s3_inputs import S3Intake, S3ObjectRef
+from videogen.observability import logger, metrics, route_domain_logs, tracer
+from videogen.storage.job_store import JobStore
+
+route_domain_logs()
+
+settings = Settings.from_env(require=("state_machine_arn", "jobs_table"))
+_s3 = boto3.client("s3")
+intake = S3Intake(
+    JobIntake(
+        settings,
+        jobs=JobStore(boto3.resource("dynamodb").Table(settings.jobs_table)),
+        sfn=boto3.client("stepfunctions"),
+        s3=_s3,
+    ),
+    s3=_s3,
+    settings=settings,
+)
+
+
+class RetryLater(Exception):
+    """At least one object could not be handled for a transient reason; Lambda's async retries run it again
+    (objects already handled are found by their deterministic job id and not started twice)."""
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+@event_source(data_class=S3Event)
+def lambda_handler(event: S3Event, context: LambdaContext) -> dict[str, Any]:
+    outcomes = []
+    transient: list[str] = []
+    for record in event.records:
+        obj = S3ObjectRef(
+            bucket=record.s3.bucket.name,
+            key=unquote_plus(record.s3.get_object.key),
+            version_id=record.s3.get_object.version_id,
+            etag=record.s3.get_object.etag or None,
+            size=record.s3.get_object.get("size"),
+        )
+        try:
+            outcome = intake.handle(obj)
+        except PipelineUnavailable as exc:
+            logger.warning("pipeline unavailable", key=obj.key, error=exc.message)
+            transient.append(obj.key)
+            continue
+        logger.info("object handled", **outcome.to_dict())
+        metrics.add_metric(name=f"S3Inputs{outcome.outcome.title()}", unit=MetricUnit.Count, value=1)
+        outcomes.append(outcome.to_dict())
+    if transient:
+        raise RetryLater(f"could not start jobs for {transient}; retried by Lambda")
+    return {"outcomes": outcomes}

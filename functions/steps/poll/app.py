@@ -1,0 +1,40 @@
+"""Poll Lambda: ``{"job_id", "task"}`` -> the updated task state. See videogen.pipeline.check."""
+
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.parser import parse
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BaseModel, ConfigDict, Field
+
+from videogen.core.settings import Settings
+from videogen.observability import bind_job, count_errors, logger, metrics, route_domain_logs, tracer
+from videogen.pipeline.check import check_task
+from videogen.pipeline.task_state import TaskState
+from videogen.runway.client import RunwayClients
+
+
+class PollEvent(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    job_id: str = Field(min_length=1)
+    task: TaskState
+
+
+SETTINGS = Settings.from_env()
+route_domain_logs()
+RUNWAY = RunwayClients(SETTINGS)
+
+
+@logger.inject_lambda_context(log_event=False)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    with count_errors():
+        parsed = parse(event=event, model=PollEvent)
+        bind_job(parsed.job_id, task_id=parsed.task.task_id)
+        state = check_task(parsed.job_id, parsed.task, runway=RUNWAY, settings=SETTINGS)
+        metrics.add_metric(name="TaskPolls", unit=MetricUnit.Count, value=1)
+        if state.status == "SUCCEEDED":
+            metrics.add_metric(name="TasksSucceeded", unit=MetricUnit.Count, value=1)
+        return state.to_dict()

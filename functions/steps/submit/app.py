@@ -1,0 +1,54 @@
+"""Submit Lambda: ``{"job_id", "request", "source"}`` -> the task state ``$.task`` (pipeline.submit)."""
+
+from typing import Any
+
+import boto3
+import pydantic
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.parser import parse
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BaseModel, ConfigDict, Field
+
+from videogen.core.errors import InvalidRequest
+from videogen.core.request import GenerationRequest
+from videogen.core.settings import Settings
+from videogen.observability import bind_job, count_errors, logger, metrics, route_domain_logs, tracer
+from videogen.pipeline.submit import submit_task
+from videogen.runway.client import RunwayClients
+from videogen.storage.job_store import JobStore
+
+
+class SubmitEvent(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    job_id: str = Field(min_length=1, max_length=80)
+    request: dict[str, Any]
+    source: str | None = None
+
+
+# Cold start: settings and clients, once per process.
+SETTINGS = Settings.from_env(require=("jobs_table",))
+route_domain_logs()
+S3 = boto3.client("s3")
+JOBS = JobStore(boto3.resource("dynamodb").Table(SETTINGS.jobs_table))
+RUNWAY = RunwayClients(SETTINGS)
+
+
+@logger.inject_lambda_context(log_event=False)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    with count_errors():
+        try:
+            parsed = parse(event=event, model=SubmitEvent)
+        except pydantic.ValidationError as exc:
+            raise InvalidRequest(
+                [f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()]
+            ) from exc
+        bind_job(parsed.job_id, source=parsed.source)
+        request = GenerationRequest.parse(parsed.request)  # StartExecution is a public entry too
+        state = submit_task(
+            parsed.job_id, request, parsed.source, jobs=JOBS, runway=RUNWAY, s3=S3, settings=SETTINGS
+        )
+        metrics.add_metric(name="TasksSubmitted", unit=MetricUnit.Count, value=1)
+        return state.to_dict()

@@ -1,0 +1,156 @@
+"""Named exceptions: the one error base (:class:`VideoGenError`, one ``message`` attribute) and its classes.
+
+Step Functions matches ``Retry``/``Catch`` on the exception *class name* (the Lambda runtime reports it as
+``errorType``), so these names are part of the state machine's contract: renaming one is a breaking change
+for ``statemachine/generate_video.asl.json``. Each class says whether a retry can help. The entry points'
+errors (last section) never reach the state machine: each maps to one HTTP status in the API.
+"""
+
+from __future__ import annotations
+
+
+class VideoGenError(Exception):
+    """Base class. ``retryable`` documents what the state machine does with it."""
+
+    retryable = False
+
+    def __init__(self, message: str, *, details: dict | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details or {}
+
+
+# --- Bad input: never retried, never reaches Runway -------------------------------------------------------
+
+
+class InvalidRequest(VideoGenError):
+    """The generation request does not satisfy the model catalog. ``errors`` lists every problem."""
+
+    def __init__(self, errors: list[str]) -> None:
+        self.errors = list(errors)
+        super().__init__("; ".join(self.errors) or "invalid request", details={"errors": self.errors})
+
+
+class InputNotFound(VideoGenError):
+    """An ``s3://`` input named by the request does not exist or cannot be read."""
+
+
+# --- Runway answered with an error ------------------------------------------------------------------------
+
+
+class RunwayRejected(VideoGenError):
+    """Runway refused the request (HTTP 400/404/422). Retrying the same body cannot help."""
+
+
+class RunwayAuthError(VideoGenError):
+    """Runway refused the API key (HTTP 401/403). Fix the secret; retrying cannot help."""
+
+
+class InsufficientCredits(VideoGenError):
+    """The organization has too few credits for this task."""
+
+
+class RunwayRateLimited(VideoGenError):
+    """HTTP 429: too many requests or concurrency limit reached. Retried with backoff."""
+
+    retryable = True
+
+
+class RunwayUnavailable(VideoGenError):
+    """HTTP 5xx, a timeout or a connection failure on a call that is safe to repeat. Retried with backoff."""
+
+    retryable = True
+
+
+class SubmitOutcomeUnknown(VideoGenError):
+    """The create call may have reached Runway but no answer came back (timeout or reset after sending).
+
+    Runway has no idempotency key and no list-tasks endpoint, so re-sending could start a second billed task.
+    Not retried: the job fails loudly with this name so an operator can check the Runway usage page.
+    """
+
+
+# --- The Runway task ended badly ----------------------------------------------------------------------------
+
+
+class GenerationFailed(VideoGenError):
+    """The task ended FAILED for a reason other than content moderation (e.g. ``INTERNAL.BAD_OUTPUT.*``)."""
+
+
+class ContentModerated(VideoGenError):
+    """The task ended FAILED with a ``SAFETY.INPUT.*`` or ``SAFETY.OUTPUT.*`` code. Never retried."""
+
+
+class GenerationCancelled(VideoGenError):
+    """The task was cancelled (``DELETE /v1/tasks/{id}``) before it finished."""
+
+
+class GenerationTimedOut(VideoGenError):
+    """The job's deadline passed before Runway finished; the task was cancelled."""
+
+
+class TaskNotFound(VideoGenError):
+    """Runway no longer knows the task (deleted, or the id is wrong)."""
+
+
+# --- Archiving -----------------------------------------------------------------------------------------
+
+
+class OutputExpired(VideoGenError):
+    """An output URL answered 403/404 even after the task was fetched again for fresh URLs."""
+
+
+class OutputDownloadFailed(VideoGenError):
+    """An output download broke (reset, truncated body, 5xx). Retried: the archive step is idempotent."""
+
+    retryable = True
+
+
+class OutputHostNotAllowed(VideoGenError):
+    """An output URL points at a host outside the configured allowlist."""
+
+
+# --- Configuration ------------------------------------------------------------------------------------------
+
+
+class SettingsError(VideoGenError):
+    """The function's environment is incomplete or malformed (raised at cold start)."""
+
+
+# --- Entry points: answered to callers ---------------------------------------------------------------------
+
+
+class JobNotFound(VideoGenError):
+    """No job record has this id."""
+
+
+class JobAlreadyFinished(VideoGenError):
+    """The job is finished (or its video is already being archived): nothing left to cancel."""
+
+    def __init__(self, job_id: str, status: str) -> None:
+        super().__init__(f"job {job_id} is {status}; only a job that is still generating can be cancelled")
+        self.status = status
+
+
+class IdempotencyConflict(VideoGenError):
+    """The same idempotency key (or S3 object version) was used with a different request."""
+
+
+class PipelineUnavailable(VideoGenError):
+    """Step Functions (or the function that owns Runway calls) did not answer. Safe to retry."""
+
+
+class InvalidIdempotencyKey(VideoGenError):
+    """The Idempotency-Key header is not 1-255 printable ASCII characters."""
+
+
+class InvalidPageToken(VideoGenError):
+    """The ``next`` token was not produced by this API (or was altered)."""
+
+
+class UploadRejected(VideoGenError):
+    """``POST /uploads`` refused the file (type or size)."""
+
+
+class UnsupportedFile(VideoGenError):
+    """An object dropped under ``inputs/`` cannot become a job (type, size, content); it is REJECTED."""

@@ -1,0 +1,84 @@
+"""A job: its statuses, the Runway task statuses it tracks, and the schema of its record.
+
+:class:`JobRecord` is the schema of one item of the jobs table (``JOBS_TABLE``, key ``job_id``, GSI
+``by_status`` on ``status`` + ``created_at``). Attributes are absent until known. Every writer uses these
+names: the job store refuses any other, and a test checks the state machine's own ``UpdateExpression``s
+against them.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class JobStatus(StrEnum):
+    QUEUED = "QUEUED"
+    SUBMITTED = "SUBMITTED"
+    PENDING = "PENDING"
+    THROTTLED = "THROTTLED"
+    RUNNING = "RUNNING"
+    ARCHIVING = "ARCHIVING"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+    CANCELLED = "CANCELLED"
+    TIMED_OUT = "TIMED_OUT"
+    REJECTED = "REJECTED"
+
+
+FINAL_STATUSES = frozenset(
+    {JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED, JobStatus.TIMED_OUT, JobStatus.REJECTED}
+)
+ALL_STATUSES: tuple[str, ...] = tuple(s.value for s in JobStatus)
+
+
+class TaskStatus(StrEnum):
+    """A Runway task's ``status`` (Runway's own values)."""
+
+    PENDING = "PENDING"
+    THROTTLED = "THROTTLED"
+    RUNNING = "RUNNING"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+    CANCELLED = "CANCELLED"
+
+
+#: Runway is still working on (and may still bill for) a task in one of these.
+ACTIVE_TASK_STATUSES: tuple[str, ...] = (TaskStatus.PENDING, TaskStatus.THROTTLED, TaskStatus.RUNNING)
+
+
+class JobRecord(BaseModel):
+    """One job's record in DynamoDB. Numbers are stored as Decimal and read back as int or float."""
+
+    model_config = ConfigDict(extra="forbid", protected_namespaces=())
+
+    job_id: str = Field(description="the job id, also the Step Functions execution name (key)")
+    status: JobStatus = Field(description="GSI by_status hash key")
+    task_id: str | None = Field(None, description="Runway task id, written once by submit, never overwritten")
+    progress: float | None = Field(None, description="0..1, last progress seen by the poll loop")
+    model: str | None = Field(None, description="Runway model")
+    endpoint: str | None = Field(None, description="Runway endpoint (text_to_video, ...)")
+    request: dict[str, Any] | None = Field(None, description="the generation request as accepted")
+    source: str | None = Field(None, description="where the job came from: api | s3 | cli")
+    estimated_credits: float | None = Field(None, description="Runway's estimatedCost.credits at creation")
+    credits_charged: float | None = Field(None, description="Runway's final cost.credits")
+    output_keys: list[str] | None = Field(None, description="S3 keys of the archived outputs (SS)")
+    manifest_key: str | None = Field(None, description="S3 key of job.json")
+    error_code: str | None = Field(None, description="the error name that ended the job")
+    error_cause: str | None = Field(None, description="its message")
+    created_at: str | None = Field(None, description="first write of the record (GSI range key)")
+    updated_at: str | None = Field(None, description="every write")
+    submitted_at: str | None = Field(None, description="when the Runway task was created")
+    finished_at: str | None = Field(None, description="when the job reached a final status")
+    deadline_at: str | None = Field(None, description="when the poll loop gives up and cancels the task")
+    webhook_url: str | None = Field(None, description="where the notify function POSTs the finished job")
+    idempotency_key: str | None = Field(None, description="the API caller's Idempotency-Key")
+    request_sha256: str | None = Field(None, description="SHA-256 of the request, to refuse a reused key")
+    source_object: str | None = Field(None, description="s3://bucket/key of an S3-triggered job's upload")
+    source_version: str | None = Field(None, description="its version id or ETag")
+    cancel_requested_at: str | None = Field(None, description="when DELETE /generations/{id} asked")
+
+
+RECORD_FIELDS: frozenset[str] = frozenset(JobRecord.model_fields)

@@ -1,0 +1,181 @@
+"""The settings of every Lambda: one pydantic-settings model, read from the environment once at cold start.
+
+Each function reads the fields it needs (``Settings.from_env(require=(...))`` names the ones that must be
+set) and fails at init with one message naming every missing or malformed variable. Every variable is set by
+``template.yaml`` (``Globals.Function.Environment`` or the function's own); ``events/env.json`` shows them for
+``sam local invoke``. Constructing ``Settings(...)`` directly (tests) reads no environment.
+
+============================  ================================================================================
+Variable                      Meaning
+============================  ================================================================================
+RUNWAY_SECRET_ARN             Secret holding the Runway API key; empty: use the SDK's RUNWAYML_API_SECRET
+RUNWAYML_BASE_URL             Runway API base URL; empty: the SDK default (https://api.dev.runwayml.com)
+OUTPUT_BUCKET                 The video bucket (outputs, uploads, moved ``data:`` URIs)
+OUTPUT_PREFIX                 Key prefix of archived outputs (default ``outputs/``): never starts a job
+UPLOAD_PREFIX                 Prefix of uploads and moved ``data:`` URIs (``uploads/``; never a trigger)
+INPUT_PREFIX                  Key prefix watched by the S3 trigger (default ``inputs/``)
+JOBS_TABLE                    DynamoDB table of job records
+DEFAULT_MODEL                 Model used when a request names none (default ``gen4.5``)
+VIDEO_MODEL                   Model for videos in ``inputs/`` without ``x-amz-meta-model`` (``aleph2``)
+DEADLINE_SECONDS              Longest time a job may wait for Runway after submission (default 3600)
+POLL_MIN_WAIT_SECONDS         Shortest wait between two polls, never below 5 (default 10)
+POLL_MAX_WAIT_SECONDS         Longest wait between two polls (default 60)
+OUTPUT_HOST_ALLOWLIST         Optional comma-separated hosts output URLs may point at; empty: any https host
+STATE_MACHINE_ARN             The generate-video state machine (API, S3 trigger)
+CANCEL_FUNCTION_NAME          The function that owns Runway cancels (the API hands DELETE to it)
+IDEMPOTENCY_TABLE             Powertools idempotency table (API); empty: Idempotency-Key is refused
+IDEMPOTENCY_TTL_SECONDS       How long an Idempotency-Key is remembered (default 86400)
+PRESIGN_TTL_SECONDS           Lifetime of presigned GET/PUT URLs (default 900)
+MAX_UPLOAD_BYTES              Largest file for ``POST /uploads`` (default 200 MB, Runway's limit)
+EVENT_BUS_NAME                Bus of the "Video Generation ..." events (default ``default``)
+EVENT_SOURCE                  Their source (default ``runway-video-pipeline``)
+WEBHOOK_SECRET_ARN            Secrets Manager secret with the ``whsec_...`` webhook signing secret (notify)
+WEBHOOK_SECRET                The signing secret itself, for local runs only (ignored when the ARN is set)
+WEBHOOK_ALLOW_HTTP_LOOPBACK   ``true`` only in local runs: lets webhooks go to http://127.0.0.1 / localhost
+WEBHOOK_MAX_ATTEMPTS          Delivery attempts inside one invocation (default 4)
+WEBHOOK_TIMEOUT_SECONDS       Timeout of one delivery attempt (default 10)
+============================  ================================================================================
+"""
+
+from __future__ import annotations
+
+import contextvars
+import os
+from collections.abc import Iterable, Mapping
+from typing import Annotated, Any
+
+from pydantic import AliasChoices, Field, ValidationError, field_validator, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+from videogen.core.errors import SettingsError
+
+#: Runway: "Consumers of this API should not expect updates more frequent than once every five seconds".
+RUNWAY_MIN_POLL_SECONDS = 5
+
+_ENVIRONMENT: contextvars.ContextVar[Mapping[str, str] | None] = contextvars.ContextVar(
+    "videogen_settings_environment", default=None
+)
+
+
+class _GivenEnvironment(EnvSettingsSource):
+    """The environment passed to :meth:`Settings.from_env`; nothing when the model is built directly."""
+
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        env = _ENVIRONMENT.get()
+        return {k.lower(): v for k, v in (env or {}).items()}
+
+
+class Settings(BaseSettings):
+    """Validated, immutable settings. Build with :meth:`from_env`; tests may construct one directly."""
+
+    model_config = SettingsConfigDict(
+        frozen=True, extra="forbid", env_ignore_empty=True, populate_by_name=True, protected_namespaces=()
+    )
+
+    runway_secret_arn: str = ""
+    runway_base_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("runway_base_url", "RUNWAYML_BASE_URL")
+    )
+    output_bucket: str = ""
+    output_prefix: str = "outputs/"
+    upload_prefix: str = "uploads/"
+    input_prefix: str = "inputs/"
+    jobs_table: str = ""
+    default_model: str = "gen4.5"
+    video_model: str = "aleph2"
+    deadline_seconds: int = Field(default=3600, ge=60, le=7 * 86400)
+    poll_min_wait_seconds: int = Field(default=10, ge=RUNWAY_MIN_POLL_SECONDS)
+    poll_max_wait_seconds: int = Field(default=60, ge=RUNWAY_MIN_POLL_SECONDS)
+    output_host_allowlist: Annotated[tuple[str, ...], NoDecode] = ()
+    state_machine_arn: str = ""
+    cancel_function_name: str = ""
+    idempotency_table: str = ""
+    idempotency_ttl_seconds: int = Field(default=86_400, ge=60, le=30 * 86_400)
+    presign_ttl_seconds: int = Field(default=900, ge=60, le=7 * 86_400)
+    max_upload_bytes: int = Field(default=200 * 1024 * 1024, ge=1)
+    event_bus_name: str = "default"
+    event_source: str = "runway-video-pipeline"
+    webhook_secret_arn: str = ""
+    webhook_secret: str = ""
+    webhook_allow_http_loopback: bool = False
+    webhook_max_attempts: int = Field(default=4, ge=1, le=10)
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return init_settings, _GivenEnvironment(settings_cls)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _strip(cls, value: Any) -> Any:
+        return value.strip() if isinstance(value, str) else value
+
+    @field_validator("runway_base_url", mode="after")
+    @classmethod
+    def _empty_is_none(cls, value: str | None) -> str | None:
+        return value or None
+
+    @field_validator("output_prefix", "upload_prefix", "input_prefix")
+    @classmethod
+    def _prefix(cls, value: str) -> str:
+        value = value.strip().lstrip("/")
+        if not value:
+            raise ValueError("a key prefix cannot be empty")
+        return value if value.endswith("/") else value + "/"
+
+    @field_validator("output_host_allowlist", mode="before")
+    @classmethod
+    def _split_hosts(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return tuple(h.strip().lower() for h in value.split(",") if h.strip())
+        return value
+
+    @model_validator(mode="after")
+    def _wait_bounds(self) -> Settings:
+        if self.poll_max_wait_seconds < self.poll_min_wait_seconds:
+            raise ValueError(
+                f"POLL_MAX_WAIT_SECONDS ({self.poll_max_wait_seconds}) is below "
+                f"POLL_MIN_WAIT_SECONDS ({self.poll_min_wait_seconds})"
+            )
+        return self
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, *, require: Iterable[str] = ()) -> Settings:
+        """Read the settings from ``env`` (``os.environ``); ``require`` names fields that must be non-empty.
+
+        Raises SettingsError naming every missing or invalid variable.
+        """
+        token = _ENVIRONMENT.set(os.environ if env is None else env)
+        try:
+            settings = cls()
+        except ValidationError as exc:
+            problems = [f"{_variable(e['loc'])}: {e['msg']}" for e in exc.errors()]
+            raise SettingsError("invalid environment: " + "; ".join(problems)) from exc
+        finally:
+            _ENVIRONMENT.reset(token)
+        missing = [env_name(f) for f in require if not getattr(settings, f)]
+        if missing:
+            raise SettingsError(f"missing environment variable(s): {', '.join(missing)}")
+        return settings
+
+
+def env_name(field: str) -> str:
+    """The environment variable of a settings field."""
+    return "RUNWAYML_BASE_URL" if field == "runway_base_url" else field.upper()
+
+
+def _variable(loc: tuple[Any, ...]) -> str:
+    return env_name(str(loc[0])) if loc else "POLL_MAX_WAIT_SECONDS"

@@ -1,0 +1,107 @@
+"""The API's request and response bodies: the routes' parameter and return types, so every answer is
+validated by, and documented in the OpenAPI document from, the same model."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from videogen.core.job import JobStatus
+
+
+class Credits(BaseModel):
+    estimated: float | None = Field(
+        None, description="Runway's estimate (or the catalog's before Runway answered)"
+    )
+    charged: float | None = Field(None, description="What Runway charged, once the task ended")
+
+
+class JobError(BaseModel):
+    code: str = Field(description="Error name, e.g. ContentModerated, GenerationTimedOut, InvalidRequest")
+    message: str
+
+
+class StoredObject(BaseModel):
+    key: str
+    s3_uri: str
+    url: str | None = Field(None, description="Presigned S3 GET URL, valid for PRESIGN_TTL_SECONDS")
+
+
+class JobView(BaseModel):
+    model_config = ConfigDict(protected_namespaces=())
+
+    job_id: str
+    status: JobStatus
+    finished: bool
+    model: str | None = None
+    endpoint: str | None = None
+    source: str | None = None
+    progress: float | None = None
+    task_id: str | None = None
+    credits: Credits
+    error: JobError | None = None
+    created_at: str | None = None
+    updated_at: str | None = None
+    submitted_at: str | None = None
+    finished_at: str | None = None
+    deadline_at: str | None = None
+    outputs: list[StoredObject] = []
+    manifest: StoredObject | None = None
+
+
+class JobSummary(BaseModel):
+    model_config = ConfigDict(protected_namespaces=())
+
+    job_id: str
+    status: JobStatus
+    model: str | None = None
+    source: str | None = None
+    progress: float | None = None
+    created_at: str | None = None
+    finished_at: str | None = None
+    error: JobError | None = None
+
+
+class JobPage(BaseModel):
+    items: list[JobSummary]
+    next: str | None = Field(None, description="Opaque token for the next page; absent on the last page")
+
+
+class Accepted(BaseModel):
+    model_config = ConfigDict(protected_namespaces=())
+
+    job_id: str
+    status: JobStatus
+    model: str | None = None
+    endpoint: str | None = None
+    estimated_credits: float | None = None
+    location: str
+
+
+class CancelAnswer(BaseModel):
+    job_id: str
+    status: Literal["CANCELLED", "CANCELLING"]
+    message: str
+
+
+class UploadRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    filename: str = Field(min_length=1, max_length=255, description="Local file name, e.g. frame.png")
+    content_type: str | None = Field(None, max_length=255, description="Defaults to a guess from the name")
+    size: int | None = Field(None, ge=1, description="File size in bytes (checked against the limit)")
+
+
+class UploadTicket(BaseModel):
+    upload_url: str = Field(description="Presigned S3 PUT URL")
+    method: Literal["PUT"] = "PUT"
+    headers: dict[str, str] = Field(description="Headers the PUT must send")
+    s3_uri: str = Field(description="Put this URI in the generation request (image, video, ...)")
+    expires_at: str
+
+
+class Problem(BaseModel):
+    code: str
+    message: str
+    errors: list[str] = []

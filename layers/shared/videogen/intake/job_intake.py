@@ -1,0 +1,194 @@
+"""A generation request becomes a job: validate, keep files out of payloads, record, start.
+
+Used by every entry point (API, S3 trigger; the local runner goes through the API) so they share one rule set:
+
+1. ``prepare`` (the model catalog) validates the request; ``InvalidRequest`` lists every problem.
+2. ``data:`` URIs are moved to S3 (``videogen.intake.data_uris``).
+3. The QUEUED record is written *before* StartExecution, with ``attribute_not_exists(job_id)``: a second
+   intake of the same job id finds the record instead of creating another one.
+4. StartExecution uses the job id as the execution name: Step Functions itself refuses a second execution with
+   the same name (``ExecutionAlreadyExists``), which is treated as "already started".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from videogen.catalog.translate import PreparedRequest, prepare
+from videogen.core.clock import SYSTEM_CLOCK, Clock, format_time
+from videogen.core.errors import IdempotencyConflict, InvalidRequest, PipelineUnavailable
+from videogen.core.job import JobStatus
+from videogen.core.request import GenerationRequest
+from videogen.core.settings import Settings
+from videogen.intake.data_uris import move_data_uris
+from videogen.intake.job_ids import canonical_json, new_job_id, request_fingerprint
+from videogen.notifications.url_safety import InvalidWebhookUrl, check_webhook_url
+from videogen.storage.aws_errors import error_code
+from videogen.storage.job_store import JobStore
+
+#: Step Functions caps a state's payload at 256 KB; keep the request well below it.
+MAX_REQUEST_BYTES = 128 * 1024
+
+
+@dataclass(frozen=True)
+class AcceptedJob:
+    """What an intake answers: the job, and whether this call created it (False: it already existed)."""
+
+    job_id: str
+    status: str
+    created: bool
+    model: str | None = None
+    endpoint: str | None = None
+    estimated_credits: float | None = None
+
+
+@dataclass
+class IntakeContext:
+    """Where a request comes from, recorded on the job."""
+
+    source: str = "api"
+    extra: dict[str, Any] = field(default_factory=dict)  # e.g. source_object, idempotency_key
+
+
+class JobIntake:
+    """Creates jobs. Clients are injected (created once per process by the handler)."""
+
+    def __init__(
+        self, settings: Settings, *, jobs: JobStore, sfn: Any, s3: Any, clock: Clock = SYSTEM_CLOCK
+    ) -> None:
+        self.settings = settings
+        self.jobs = jobs
+        self._sfn = sfn
+        self._s3 = s3
+        self._clock = clock
+
+    def validate(
+        self, request: GenerationRequest | Mapping[str, Any]
+    ) -> tuple[GenerationRequest, PreparedRequest]:
+        """The parsed request and its prepared Runway body; InvalidRequest lists every problem."""
+        parsed = GenerationRequest.parse(request)
+        prepared = prepare(parsed, default_model=self.settings.default_model)
+        if parsed.webhook_url is not None:
+            try:
+                check_webhook_url(
+                    parsed.webhook_url,
+                    allow_http_loopback=self.settings.webhook_allow_http_loopback,
+                    resolve=False,
+                )
+            except InvalidWebhookUrl as exc:
+                raise InvalidRequest([f"webhook_url: {exc.message}"]) from None
+        return parsed, prepared
+
+    def create(
+        self,
+        request: GenerationRequest | Mapping[str, Any],
+        *,
+        context: IntakeContext | None = None,
+        job_id: str | None = None,
+        bucket: str | None = None,
+    ) -> AcceptedJob:
+        """Validate ``request``, record the QUEUED job and start its execution (name = job id).
+
+        ``job_id`` given: the intake is idempotent for it (same request -> same job, never a second execution;
+        another request -> IdempotencyConflict). ``bucket`` receives moved ``data:`` URIs (default: the video
+        bucket). Raises InvalidRequest, IdempotencyConflict or PipelineUnavailable.
+        """
+        context = context or IntakeContext()
+        parsed, prepared = self.validate(request)
+        derived = job_id is not None
+        job_id = job_id or new_job_id()
+        plain = parsed.plain()
+        fingerprint = request_fingerprint(plain)
+        stored = move_data_uris(
+            plain,
+            s3=self._s3,
+            bucket=bucket or self.settings.output_bucket,
+            key_prefix=f"{self.settings.upload_prefix}{job_id}/",
+        )
+        size = len(canonical_json(stored).encode("utf-8"))
+        if size > MAX_REQUEST_BYTES:
+            raise InvalidRequest(
+                [
+                    f"the request is {size} bytes once files are moved out; at most {MAX_REQUEST_BYTES} are "
+                    "accepted (put large inputs in S3 with POST /uploads and reference them as s3:// URIs)"
+                ]
+            )
+        fields: dict[str, Any] = {
+            "status": JobStatus.QUEUED.value,
+            "request": stored,
+            "request_sha256": fingerprint,
+            "model": prepared.model,
+            "endpoint": prepared.endpoint,
+            "source": context.source,
+            "progress": 0,
+            **{k: v for k, v in context.extra.items() if v is not None},
+        }
+        if prepared.estimated_credits is not None:
+            fields["estimated_credits"] = prepared.estimated_credits
+        if parsed.webhook_url:
+            fields["webhook_url"] = parsed.webhook_url
+        record, created = self.jobs.create_if_absent(job_id, fields)
+        if not created and record.get("request_sha256") != fingerprint:
+            raise IdempotencyConflict(
+                f"job {job_id} already exists for a different request; use a new idempotency key "
+                "(or upload the file as a new object) to start another job"
+            )
+        if record.get("status") == JobStatus.QUEUED.value:
+            self._start(job_id, record.get("request", stored), record.get("source", context.source), derived)
+        return AcceptedJob(
+            job_id=job_id,
+            status=str(record.get("status", JobStatus.QUEUED.value)),
+            created=created,
+            model=record.get("model"),
+            endpoint=record.get("endpoint"),
+            estimated_credits=record.get("estimated_credits"),
+        )
+
+    def reject(self, job_id: str, *, reason: str, code: str, context: IntakeContext) -> AcceptedJob:
+        """Record a job that cannot run (status REJECTED, never started, never sent to Runway)."""
+        fields = {
+            "status": JobStatus.REJECTED.value,
+            "source": context.source,
+            "error_code": code,
+            "error_cause": reason,
+            "finished_at": format_time(self._clock.now()),
+            **{k: v for k, v in context.extra.items() if v is not None},
+        }
+        record, created = self.jobs.create_if_absent(job_id, fields)
+        record = record or fields
+        return AcceptedJob(job_id=job_id, status=str(record.get("status")), created=created)
+
+    def _start(self, job_id: str, request: Mapping[str, Any], source: str, derived: bool) -> None:
+        payload = canonical_json({"job_id": job_id, "request": dict(request), "source": source})
+        try:
+            self._sfn.start_execution(
+                stateMachineArn=self.settings.state_machine_arn, name=job_id, input=payload
+            )
+        except ClientError as exc:
+            if error_code(exc) == "ExecutionAlreadyExists":
+                return
+            if not derived:  # nobody can retry a random id: do not leave a QUEUED record behind
+                self._fail_unstarted(job_id, f"the execution could not be started: {error_code(exc)}")
+            raise PipelineUnavailable(
+                f"the pipeline did not accept job {job_id} ({error_code(exc) or exc}); retry later"
+            ) from exc
+
+    def _fail_unstarted(self, job_id: str, cause: str) -> None:
+        try:
+            self.jobs.update(
+                job_id,
+                {
+                    "status": JobStatus.FAILED.value,
+                    "error_code": "PipelineUnavailable",
+                    "error_cause": cause,
+                    "finished_at": format_time(self._clock.now()),
+                },
+                condition="#status = :c_queued",
+                condition_values={":c_queued": JobStatus.QUEUED.value},
+            )
+        except ClientError:
+            return

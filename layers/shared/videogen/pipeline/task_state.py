@@ -1,0 +1,46 @@
+"""The task state (``$.task``) carried by the state machine between the submit, poll, archive, cancel steps.
+
+Small on purpose (Step Functions payloads are capped at 256 KB): ids, status, progress, credits and times.
+Output URLs are never part of it: they are signed and expire, so the archive step fetches them fresh.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_serializer
+
+from videogen.core.clock import format_time
+
+
+class TaskState(BaseModel):
+    """``$.task``: what submit returns and every poll returns updated."""
+
+    model_config = ConfigDict(extra="ignore", protected_namespaces=())
+
+    task_id: str = Field(min_length=1)
+    endpoint: str
+    model: str
+    status: str = "PENDING"
+    progress: float = Field(default=0.0, ge=0.0, le=1.0)
+    estimated_credits: int | float | None = None
+    submitted_at: dt.datetime
+    deadline_at: dt.datetime
+    polls: int = Field(default=0, ge=0)
+    next_wait_seconds: int = Field(ge=0)
+    checked_at: dt.datetime
+    cost_credits: int | None = None
+    output_count: int | None = None
+
+    @field_serializer("submitted_at", "deadline_at", "checked_at")
+    def _iso(self, value: dt.datetime) -> str:
+        return format_time(value)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON-serialisable dict returned to Step Functions (cost/outputs only once SUCCEEDED)."""
+        data = self.model_dump(mode="json")
+        for key in ("cost_credits", "output_count"):
+            if data.get(key) is None:
+                data.pop(key, None)
+        return data

@@ -1,0 +1,1 @@
+"""AWS storage: the DynamoDB job store and the reading of botocore's errors."""
