@@ -18,7 +18,6 @@ import typing
 from dataclasses import dataclass, field
 from typing import Any
 
-from runwayml._utils import PropertyInfo
 from typing_extensions import is_typeddict
 
 ENDPOINTS = ("text_to_video", "image_to_video", "video_to_video", "character_performance")
@@ -73,7 +72,7 @@ def _fields(typed_dict: type) -> dict[str, Field]:
         hint, wire = typing.get_args(annotation)[0] if required else annotation, key
         if typing.get_origin(hint) is typing.Annotated:
             hint, *meta = typing.get_args(hint)
-            wire = next((m.alias for m in meta if isinstance(m, PropertyInfo) and m.alias), key)
+            wire = next((m.alias for m in meta if getattr(m, "alias", None)), key)  # PropertyInfo(alias=...)
         fields[wire] = Field(wire, key, required, _type(hint))
     return fields
 
