@@ -23,9 +23,13 @@ What it serves
 
 Checks like Runway's
     ``Authorization: Bearer`` (``config.api_key`` and the process's ``RUNWAYML_API_SECRET`` when set, any
-    non-empty key otherwise; 401), ``X-Runway-Version: 2024-11-06`` (400), the body through the project's
-    catalog ``videogen.catalog.validate_wire`` (400 ``{"error": "a; b", "issues": [{"message": "a"}, ...]}``),
-    and the credit balance (400 "You do not have enough credits ..." when the estimate exceeds it).
+    non-empty key otherwise; 401), ``X-Runway-Version: 2024-11-06`` (400), the credit balance (400 "You do
+    not have enough credits ...") and the create body (400 ``{"error": "a; b", "issues": [{"message": "a"},
+    ...]}``, each message naming the wire field): against the installed ``runwayml`` SDK's own typed
+    parameters (``sdk_params``: the model, required and unknown fields, value types and Literal values, at
+    every depth; no ranges, lengths or cross-field rules, which the types do not state), and every URI in it
+    must be https://, a known ``runway://`` upload or a data: URI of at most 5 MB. The project's catalog
+    (``videogen``) is never consulted: a stand-in must not share the rules it tests.
 
 Tasks
     PENDING -> (THROTTLED while the model's ``maxConcurrentGenerations`` slots are full) -> RUNNING
@@ -33,8 +37,8 @@ Tasks
     cost 0). DELETE cancels a live task (CANCELLED; refunded unless it was RUNNING) or deletes a finished one
     (404 afterwards). Timings come from ``config.profiles`` (log-normal, seeded) times ``config.time_scale``,
     computed from ``config.clock`` on each request (``ManualClock`` steps time by hand). Credits are reserved
-    at create (``ceil(estimate)``, the estimate from ``videogen.catalog.estimate_credits``) and refunded on
-    failure.
+    at create (``ceil(estimate)``; the estimate is the model's ``credits_per_second`` in ``config.profiles``
+    plus the outputFormat surcharge, times the duration, 5 s when it is not a number) and refunded on failure.
     Outputs are real H.264 MP4 files generated on the fly (``prores`` -> the same stream in a .mov, not real
     ProRes; ``png_sequence`` and other image-sequence formats -> a .zip of real PNGs).
 

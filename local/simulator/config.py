@@ -6,8 +6,12 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 RUNWAY_VERSION = "2024-11-06"
+# outputFormat surcharges, from the SDK's outputFormat docstrings: 5 credits/s for prores and png_sequence, 20
+# for every 10-bit and deeper profile (the other formats; seedance2_5's mov states none).
+_SURCHARGE_5 = ("prores", "png_sequence")
 
 
 class ManualClock:
@@ -31,7 +35,7 @@ class ModelProfile:
     """How long a model takes, in simulated seconds (multiplied by ``SimulatorConfig.time_scale``).
 
     The run time is log-normal: ``median_s * exp(N(0, sigma))``, scaled by ``duration / 5`` when the request
-    names a numeric duration, and clipped to ``[min_s, max_s]``.
+    names a numeric duration, and clipped to ``[min_s, max_s]``. ``credits_per_second`` is the model's price.
     """
 
     median_s: float = 60.0
@@ -44,6 +48,7 @@ class ModelProfile:
     credits_per_second: float = 10.0
 
 
+# Credits per second are plausible prices of the simulator's own: the SDK states none (10 for other models).
 DEFAULT_PROFILES: dict[str, ModelProfile] = {
     "gen4.5": ModelProfile(median_s=90, credits_per_second=12),
     "gen4_turbo": ModelProfile(median_s=30, credits_per_second=5),
@@ -63,7 +68,7 @@ class SimulatorConfig:
     - ``api_key``: accepted Bearer key. The simulator process's ``RUNWAYML_API_SECRET`` is accepted too when
       set; when neither is set, any non-empty key is accepted.
     - ``credit_balance``: the organization's starting balance; every task is charged against it.
-    - ``profiles``: per-model timing, concurrency limit and fallback price (``default_profile`` for the rest).
+    - ``profiles``: per-model timing, concurrency limit and price (``default_profile`` for the rest).
     - ``output_url_ttl_s``: lifetime of output URLs in real seconds (of ``clock``).
     - ``output_width/height/fps/frames``: the video served for each output.
     - ``clock``: wall clock in seconds (``time.time``); tests may pass a fake one to step time by hand.
@@ -89,3 +94,11 @@ class SimulatorConfig:
 
     def profile(self, model: str) -> ModelProfile:
         return self.profiles.get(model, self.default_profile)
+
+    def estimate(self, body: dict[str, Any]) -> float:
+        """``estimatedCost.credits`` of a create body: (price + outputFormat surcharge) x duration (5 s unless
+        the body names a number of seconds)."""
+        duration, output_format = body.get("duration"), body.get("outputFormat")
+        seconds = duration if isinstance(duration, int | float) and not isinstance(duration, bool) else 5
+        surcharge = 0 if output_format in (None, "mp4", "mov") else 5 if output_format in _SURCHARGE_5 else 20
+        return float((self.profile(str(body.get("model"))).credits_per_second + surcharge) * seconds)

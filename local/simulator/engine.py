@@ -105,12 +105,7 @@ class Task:
 
     def charged(self, now: float) -> int:
         """Credits this task holds at ``now``: reserved at creation, refunded on failure or early cancel."""
-        status = self.status(now)
-        if status == "FAILED":
-            return 0
-        if status == "CANCELLED" and self.refund_on_cancel:
-            return 0
-        return self.charge
+        return 0 if self.refund_time(now) is not None else self.charge
 
     def refund_time(self, now: float) -> float | None:
         status = self.status(now)

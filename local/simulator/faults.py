@@ -5,8 +5,10 @@ from __future__ import annotations
 import fnmatch
 import itertools
 import threading
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
+
+from .sdk_params import ENDPOINTS
 
 # Faults decided when a request arrives (any path).
 REQUEST_KINDS = {"http_error", "delay", "disconnect"}
@@ -59,16 +61,13 @@ class Fault:
             self.prompt_contains and (not isinstance(prompt, str) or self.prompt_contains not in prompt)
         )
 
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
-
 
 _DEFAULT_PATHS = {
     "reset_download": "/_outputs/*",
     "truncate_download": "/_outputs/*",
     "expired_urls": "/v1/tasks/*",
 }
-_CREATE_PATHS = ("/v1/text_to_video", "/v1/image_to_video", "/v1/video_to_video", "/v1/character_performance")
+_CREATE_PATHS = tuple(f"/v1/{endpoint}" for endpoint in ENDPOINTS)
 
 
 class FaultBook:

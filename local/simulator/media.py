@@ -92,13 +92,7 @@ class _BitWriter:
     def to_bytes(self) -> bytes:
         if len(self.bits) % 8:
             raise ValueError("not byte aligned")
-        out = bytearray()
-        for i in range(0, len(self.bits), 8):
-            byte = 0
-            for bit in self.bits[i : i + 8]:
-                byte = (byte << 1) | bit
-            out.append(byte)
-        return bytes(out)
+        return int("".join(map(str, self.bits)) or "0", 2).to_bytes(len(self.bits) // 8, "big")
 
 
 def _escape(rbsp: bytes) -> bytes:
@@ -112,6 +106,11 @@ def _escape(rbsp: bytes) -> bytes:
         out.append(b)
         zeros = zeros + 1 if b == 0 else 0
     return bytes(out)
+
+
+# PPS 0 of SPS 0: CAVLC, one slice group, one reference each way, no weighting, QP 26 and no offsets, no
+# deblocking control, constrained intra prediction or redundant pictures; then the stop bit.
+_PPS_RBSP = bytes.fromhex("ce3880")
 
 
 def _nal(nal_type: int, rbsp: bytes) -> bytes:
@@ -130,7 +129,7 @@ class H264Stream:
         self.mbs_w = (spec.width + 15) // 16
         self.mbs_h = (spec.height + 15) // 16
         self.sps = _nal(7, self._sps_rbsp())
-        self.pps = _nal(8, self._pps_rbsp())
+        self.pps = _nal(8, _PPS_RBSP)
         self._headers = [self._slice_header(idr_pic_id) for idr_pic_id in (0, 1)]
         if len(self._headers[0]) != len(self._headers[1]):
             raise AssertionError("slice headers must have the same size")
@@ -162,27 +161,6 @@ class H264Stream:
         else:
             w.u(1, 0)
         w.u(1, 0)  # vui_parameters_present_flag
-        w.trailing()
-        return w.to_bytes()
-
-    @staticmethod
-    def _pps_rbsp() -> bytes:
-        w = _BitWriter()
-        w.ue(0)  # pic_parameter_set_id
-        w.ue(0)  # seq_parameter_set_id
-        w.u(1, 0)  # entropy_coding_mode_flag: CAVLC
-        w.u(1, 0)  # bottom_field_pic_order_in_frame_present_flag
-        w.ue(0)  # num_slice_groups_minus1
-        w.ue(0)
-        w.ue(0)
-        w.u(1, 0)
-        w.u(2, 0)
-        w.se(0)
-        w.se(0)
-        w.se(0)
-        w.u(1, 0)  # deblocking_filter_control_present_flag
-        w.u(1, 0)  # constrained_intra_pred_flag
-        w.u(1, 0)  # redundant_pic_cnt_present_flag
         w.trailing()
         return w.to_bytes()
 

@@ -22,18 +22,20 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from . import rules
 from .config import RUNWAY_VERSION, SimulatorConfig
 from .engine import Engine, OutputPlan, Task, Upload, iso
 from .faults import DOWNLOAD_KINDS, REQUEST_KINDS, RETRIEVE_KINDS, TASK_KINDS, Fault, FaultBook
 from .media import CONTENT_TYPES, VideoFile, VideoSpec, extension_for, frames_for_size, png_sequence_zip
+from .sdk_params import ENDPOINTS, problems
 
 logger = logging.getLogger("local.simulator")
 
-CREATE_ENDPOINTS = ("text_to_video", "image_to_video", "video_to_video", "character_performance")
 _TASK_PATH = re.compile(r"^/v1/tasks/([^/]+)$")
 _OUTPUT_PATH = re.compile(r"^/_outputs/([^/]+)/(\d+)\.(mp4|mov|zip)$")
 _UPLOAD_PATH = re.compile(r"^/_uploads/([^/]+)$")
+_URI = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*):(//)?\S*")
+# The SDK's media fields take "A HTTPS URL, Runway upload URI, or base64 data URI (e.g. ..., up to 5MB)".
+_DATA_URI_LIMIT = 5 * 1024 * 1024
 _ALIASES = {
     "rate_limit": ("http_error", {"status": 429, "retry_after": 1}),
     "server_error": ("http_error", {"status": 500}),
@@ -53,9 +55,6 @@ class RecordedRequest:
     status: int | None = None
     faults: list[str] = field(default_factory=list)
 
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
-
 
 @dataclass
 class CreatedTask:
@@ -66,9 +65,6 @@ class CreatedTask:
     model: str
     body: dict[str, Any]
     created_at: str
-
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 class _Reply(Exception):
@@ -115,12 +111,8 @@ class RunwaySimulator:
         self._server = _Server((self.config.host, self.config.port), _Handler, self)
         port = self._server.server_address[1]
         self.base_url = f"http://{self.config.host}:{port}"
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.1},
-            name="runway-simulator",
-            daemon=True,
-        )
+        serve = functools.partial(self._server.serve_forever, poll_interval=0.1)
+        self._thread = threading.Thread(target=serve, name="runway-simulator", daemon=True)
         self._thread.start()
         logger.info("Runway simulator listening; RUNWAYML_BASE_URL=%s", self.base_url)
         return self.base_url
@@ -216,21 +208,12 @@ class RunwaySimulator:
         ttl = self.config.output_url_ttl_s if ttl is None else ttl
         now = self.engine.now()
         expires = math.ceil(now + ttl) if ttl > 0 else math.floor(now + ttl)
-        urls = []
-        for index in range(task.outputs.count):
-            resource = f"/_outputs/{task.id}/{index}.{task.outputs.extension}"
-            signature = self._sign(resource, expires)
-            urls.append(
-                f"{self.base_url}{resource}?Expires={expires}&Signature={signature}&Key-Pair-Id=SIMULATOR"
-            )
-        return urls
+        resources = [f"/_outputs/{task.id}/{i}.{task.outputs.extension}" for i in range(task.outputs.count)]
+        query = "?Expires={}&Signature={}&Key-Pair-Id=SIMULATOR"
+        return [self.base_url + r + query.format(expires, self._sign(r, expires)) for r in resources]
 
     def _task_json(self, task: Task, ttl: float | None = None) -> dict[str, Any]:
         return self.engine.task_json(task, self._output_urls(task, ttl))
-
-    def _accepted_keys(self) -> set[str]:
-        keys = {k for k in (self.config.api_key, os.environ.get("RUNWAYML_API_SECRET")) if k}
-        return keys
 
     def _video_spec(self, task: Task, index: int) -> VideoSpec:
         plan, cfg = task.outputs, self.config
@@ -240,12 +223,9 @@ class RunwaySimulator:
             width, height = height, width  # portrait request, portrait output
         elif ratio and ratio.group(1) == ratio.group(2):
             width = height = min(width, height)
+        fps, frames = plan.fps or cfg.output_fps, plan.frames or cfg.output_frames
         spec = VideoSpec(
-            width=plan.width or width,
-            height=plan.height or height,
-            fps=plan.fps or cfg.output_fps,
-            frames=plan.frames or cfg.output_frames,
-            seed=task.number * 7 + index,
+            plan.width or width, plan.height or height, fps, frames, seed=task.number * 7 + index
         )
         if plan.size_bytes and plan.extension != "zip":
             frames = frames_for_size(spec, plan.size_bytes, plan.extension)
@@ -364,14 +344,8 @@ class _Handler(BaseHTTPRequestHandler):
                 body = json.loads(raw)
             except ValueError:
                 body = raw.decode("utf-8", "replace")
-        record = RecordedRequest(
-            method=self.command,
-            path=path,
-            query=parse_qs(url.query),
-            headers=dict(self.headers.items()),
-            body=body,
-            time=self.sim.engine.now(),
-        )
+        headers, now = dict(self.headers.items()), self.sim.engine.now()
+        record = RecordedRequest(self.command, path, parse_qs(url.query), headers, body, now)
         self.sim._record(record)
         self._current = record
         try:
@@ -436,7 +410,7 @@ class _Handler(BaseHTTPRequestHandler):
             raise _error(404, "Not found")
         self._check_auth()
         endpoint = path[len("/v1/") :]
-        if endpoint in CREATE_ENDPOINTS:
+        if endpoint in ENDPOINTS:
             self._allow(method, "POST")
             self._create(record, endpoint, body)
         elif match := _TASK_PATH.match(path):
@@ -466,7 +440,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _check_auth(self) -> None:
         header = self.headers.get("Authorization") or ""
         key = header[len("Bearer ") :].strip() if header.startswith("Bearer ") else ""
-        accepted = self.sim._accepted_keys()
+        accepted = {k for k in (self.sim.config.api_key, os.environ.get("RUNWAYML_API_SECRET")) if k}
         if not key or (accepted and key not in accepted):
             raise _error(401, "Unauthorized. The API key is missing or invalid.")
         version = self.headers.get("X-Runway-Version")
@@ -482,17 +456,10 @@ class _Handler(BaseHTTPRequestHandler):
         sim = self.sim
         if not isinstance(body, dict):
             raise _error(400, "The request body must be a JSON object.")
-        reasons = rules.validate(endpoint, body)
-        for where, uri in rules.runway_uris(body):
-            if sim.engine.upload_for_uri(uri) is None:
-                reasons.append(f"{where}: {uri} is not a known, completed and unexpired Runway upload")
+        reasons = problems(endpoint, body) + self._uri_problems(body)
         if reasons:
             raise _error(400, "; ".join(reasons), issues=[{"message": r} for r in reasons])
-        estimate = rules.estimate(endpoint, body)
-        if estimate is None:
-            duration = body.get("duration")
-            seconds = duration if isinstance(duration, int | float) else 5
-            estimate = float(sim.config.profile(str(body.get("model"))).credits_per_second * seconds)
+        estimate = sim.config.estimate(body)
         with sim.engine.lock:
             balance = sim.engine.balance()
             if estimate > balance:
@@ -514,20 +481,32 @@ class _Handler(BaseHTTPRequestHandler):
                     kwargs["forced_throttle"] = float(params.get("seconds", 60.0))
                 elif fault.kind == "output":
                     fmt = params.get("format")
-                    outputs = OutputPlan(
-                        count=int(params.get("count", 1)),
-                        extension=extension_for(fmt) if fmt else outputs.extension,
-                        frames=params.get("frames"),
-                        size_bytes=params.get("size_bytes"),
-                        width=params.get("width"),
-                        height=params.get("height"),
-                        fps=params.get("fps"),
-                    )
+                    extension = extension_for(fmt) if fmt else outputs.extension
+                    sizes = {k: params.get(k) for k in ("frames", "size_bytes", "width", "height", "fps")}
+                    outputs = OutputPlan(int(params.get("count", 1)), extension, **sizes)
             task = sim.engine.create_task(endpoint, body, estimate, outputs=outputs, **kwargs)
         with sim._log_lock:
             sim._created.append(CreatedTask(task.id, endpoint, task.model, body, iso(task.created)))
         record.status = 200
         self._send(200, {"id": task.id, "estimatedCost": {"credits": estimate}})
+
+    def _uri_problems(self, value: Any, where: str = "") -> list[str]:
+        """Each string of the body that is a URI must be one a media field takes, wherever it is."""
+        if isinstance(value, dict):
+            children = [(f"{where}.{key}" if where else key, item) for key, item in value.items()]
+        elif isinstance(value, list):
+            children = [(f"{where}[{index}]", item) for index, item in enumerate(value)]
+        else:
+            match = _URI.fullmatch(value) if isinstance(value, str) else None
+            scheme = match.group(1).lower() if match else ""
+            if scheme == "runway" and self.sim.engine.upload_for_uri(value) is None:
+                return [f"{where}: {value} is not a known, completed and unexpired Runway upload"]
+            if scheme == "data" and len(value) > _DATA_URI_LIMIT:
+                return [f"{where}: a data: URI of {len(value)} characters; Runway accepts up to 5 MB"]
+            if match and match.group(2) and scheme not in ("https", "runway"):
+                return [f"{where}: {value[:80]} is not an https:// URL, a Runway upload URI or a data: URI"]
+            return []
+        return [problem for path, item in children for problem in self._uri_problems(item, path)]
 
     def _task(self, task_id: str, path: str) -> None:
         sim = self.sim
@@ -685,16 +664,16 @@ class _Handler(BaseHTTPRequestHandler):
             sim.reset()
             self._send(200, {"status": "ok"})
         elif route == "faults" and method == "POST":
-            self._send(200, self._inject(body).to_json())
+            self._send(200, asdict(self._inject(body)))
         elif route == "faults" and method == "GET":
-            self._send(200, [f.to_json() for f in sim.faults.list()])
+            self._send(200, [asdict(f) for f in sim.faults.list()])
         elif route == "faults" and method == "DELETE":
             sim.clear_faults()
             self._send(200, {"status": "ok"})
         elif route == "requests" and method == "GET":
-            self._send(200, [r.to_json() for r in sim.requests])
+            self._send(200, [asdict(r) for r in sim.requests])
         elif route == "tasks" and method == "GET":
-            self._send(200, [t.to_json() for t in sim.created_tasks()])
+            self._send(200, [asdict(t) for t in sim.created_tasks()])
         elif route == "settings" and method == "POST":
             if "creditBalance" in body:
                 sim.set_credit_balance(int(body["creditBalance"]))

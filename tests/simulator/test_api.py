@@ -262,14 +262,19 @@ def test_any_key_is_accepted_without_configured_key(monkeypatch: pytest.MonkeyPa
         runwayml.RunwayML(api_key="env-key", base_url=sim.base_url, max_retries=0).organization.retrieve()
 
 
-def test_invalid_body_is_a_400_with_catalog_reasons(sim: RunwaySimulator, client: runwayml.RunwayML) -> None:
-    # GIVEN a body the catalog refuses (no duration, wrong ratio)
+def test_invalid_body_is_a_400_with_the_sdk_types_reasons(
+    sim: RunwaySimulator, client: runwayml.RunwayML
+) -> None:
+    # GIVEN a body the SDK's types refuse (no duration, a ratio gen4.5 does not have)
     with pytest.raises(runwayml.BadRequestError) as err:
         client.text_to_video.create(model="gen4.5", prompt_text="x", ratio="1:1")  # type: ignore[call-arg]
     body = err.value.body
     # THEN the 400 lists each reason in Runway's error shape, and no task exists
     assert isinstance(body, dict) and body["error"] == "; ".join(i["message"] for i in body["issues"])
-    assert len(body["issues"]) == 2
+    assert [i["message"] for i in body["issues"]] == [
+        "ratio must be one of 1280:720, 720:1280 (got '1:1')",
+        "duration is required",
+    ]
     assert sim.created_tasks() == []
 
 
