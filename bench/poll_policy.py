@@ -75,7 +75,7 @@ def main() -> None:
         "fixed 10 s (baseline)": fixed(10),
         "fixed 6 s (SDK's wait_for_task_output)": fixed(6),
         "fixed 30 s": fixed(30),
-        "adaptive (videogen.pipeline.poll_schedule)": adaptive,
+        "adaptive (poll_schedule)": adaptive,
     }
     results = {}
     for name, policy in policies.items():

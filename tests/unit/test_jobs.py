@@ -15,7 +15,7 @@ from moto import mock_aws
 from tests.support.template import create_jobs_table
 from videogen.core.clock import format_time
 from videogen.core.job import JobStatus
-from videogen.storage.job_store import JobStore, TaskIdConflict, from_dynamo, to_dynamo
+from videogen.storage.job_store import JobStore, TaskIdConflict, UnknownRecordField, from_dynamo, to_dynamo
 
 
 @pytest.fixture
@@ -138,3 +138,10 @@ def test_format_time_is_utc_with_z() -> None:
     assert format_time(dt.datetime(2026, 1, 2, 3, 4, 5, 678900)) == "2026-01-02T03:04:05.678Z"
     tz = dt.timezone(dt.timedelta(hours=2))
     assert format_time(dt.datetime(2026, 1, 2, 3, 0, tzinfo=tz)) == "2026-01-02T01:00:00.000Z"
+
+
+def test_writes_name_only_attributes_of_the_record_schema(store: JobStore) -> None:
+    # GIVEN the record schema WHEN a write names an attribute it does not define THEN it is refused
+    with pytest.raises(UnknownRecordField, match="runway_task_id"):
+        store.update("job-x", {"runway_task_id": "t-1"})
+    assert store.get("job-x") is None

@@ -314,7 +314,7 @@ def test_poll_follows_the_task_to_success(world: World) -> None:
     data = done.to_dict()
     assert data["status"] == "SUCCEEDED" and data["progress"] == 1.0 and data["polls"] == 3
     assert data["output_count"] == 1
-    assert data["cost_credits"] == world.sim.task(state.task_id)["cost"]["credits"]  # type: ignore[index]
+    assert data["credits_charged"] == world.sim.task(state.task_id)["cost"]["credits"]  # type: ignore[index]
     assert "http" not in json.dumps(data)  # output URLs never enter the state
 
 
@@ -406,7 +406,7 @@ def test_archive_streams_every_output_and_writes_the_manifest(world: World) -> N
         assert summary["bytes"] == len(body) > 0
         assert summary["sha256"] == hashlib.sha256(body).hexdigest()
         assert summary["content_type"] == "video/mp4"
-    assert result["credits_charged"] == state.cost_credits
+    assert result["credits_charged"] == state.credits_charged
     manifest = json.loads(world.s3.get_object(Bucket="videos", Key=result["manifest_key"])["Body"].read())
     assert result["manifest_key"] == "outputs/job-1/job.json"
     assert manifest["job_id"] == "job-1" and manifest["task_id"] == state.task_id

@@ -33,6 +33,7 @@ from videogen.core.errors import (
     JobNotFound,
     PipelineUnavailable,
     UploadRejected,
+    VideoGenError,
 )
 from videogen.core.job import JobStatus
 from videogen.core.request import GenerationRequest
@@ -45,6 +46,7 @@ from videogen.intake.api_models import (
     Problem,
     UploadRequest,
     UploadTicket,
+    describe_invalid_input,
 )
 from videogen.intake.api_service import GenerationService, idempotency_config, make_idempotent_create
 from videogen.intake.cancellation import CancelFunction, JobCanceller
@@ -249,46 +251,30 @@ def _invalid_input(exc: RequestValidationError) -> Response[dict[str, Any]]:
         detail = next(e for e in errors if e.get("type") == "json_invalid")
         reason = (detail.get("ctx") or {}).get("error", "JSON decode error")
         return _problem(400, "MalformedJson", f"the body is not valid JSON: {reason}")
-    problems = [_describe(e) for e in errors]
+    problems = [describe_invalid_input(e) for e in errors]
     return _problem(422, "InvalidRequest", "; ".join(problems), problems)
 
 
-def _describe(error: dict[str, Any]) -> str:
-    loc = [str(p) for p in error.get("loc", ())]
-    where_kind = loc[0] if loc else "body"
-    where = ".".join(loc[1:]) or where_kind
-    if error.get("type") == "extra_forbidden":
-        return f"unknown field {where}"
-    if error.get("type") == "missing":
-        return f"{where} is required"
-    if where_kind == "body" and error.get("type") == "model_attributes_type":
-        return "the body must be a JSON object"
-    return f"{where}: {str(error.get('msg', 'invalid')).lower()}"
+#: The HTTP status of each named error the routes raise; the body's ``code`` is the error's name.
+HTTP_STATUS: dict[type[VideoGenError], int] = {
+    InvalidRequest: 422,
+    UploadRejected: 422,
+    InvalidIdempotencyKey: 422,
+    InvalidPageToken: 400,
+    JobNotFound: 404,
+    JobAlreadyFinished: 409,
+    PipelineUnavailable: 503,
+}
 
 
-@app.exception_handler(InvalidRequest)
-def _invalid_request(exc: InvalidRequest) -> Response[dict[str, Any]]:
-    return _problem(422, "InvalidRequest", exc.message, exc.errors)
-
-
-@app.exception_handler([UploadRejected, InvalidIdempotencyKey])
-def _unprocessable(exc: UploadRejected | InvalidIdempotencyKey) -> Response[dict[str, Any]]:
-    return _problem(422, type(exc).__name__, exc.message)
-
-
-@app.exception_handler(InvalidPageToken)
-def _bad_token(exc: InvalidPageToken) -> Response[dict[str, Any]]:
-    return _problem(400, "InvalidPageToken", exc.message)
-
-
-@app.exception_handler(JobNotFound)
-def _not_found(exc: JobNotFound) -> Response[dict[str, Any]]:
-    return _problem(404, "JobNotFound", exc.message)
-
-
-@app.exception_handler(JobAlreadyFinished)
-def _finished(exc: JobAlreadyFinished) -> Response[dict[str, Any]]:
-    return _problem(409, "JobAlreadyFinished", exc.message)
+@app.exception_handler(list(HTTP_STATUS))
+def _named_error(exc: VideoGenError) -> Response[dict[str, Any]]:
+    status = HTTP_STATUS[type(exc)]
+    errors = exc.errors if isinstance(exc, InvalidRequest) else None
+    if status == 503:
+        logger.warning("dependency unavailable", exc_info=exc)
+        return _problem(status, type(exc).__name__, exc.message, headers={"Retry-After": "5"})
+    return _problem(status, type(exc).__name__, exc.message, errors)
 
 
 @app.exception_handler([IdempotencyValidationError, IdempotencyConflict])
@@ -306,12 +292,6 @@ def _in_progress(exc: IdempotencyAlreadyInProgressError) -> Response[dict[str, A
         "a request with this Idempotency-Key is still running",
         headers={"Retry-After": "1"},
     )
-
-
-@app.exception_handler(PipelineUnavailable)
-def _unavailable(exc: PipelineUnavailable) -> Response[dict[str, Any]]:
-    logger.warning("dependency unavailable", exc_info=exc)
-    return _problem(503, type(exc).__name__, exc.message, headers={"Retry-After": "5"})
 
 
 @app.not_found

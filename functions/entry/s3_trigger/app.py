@@ -11,7 +11,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes import S3Event, event_source
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from videogen.core.errors import PipelineUnavailable
+from videogen.core.errors import PipelineUnavailable, VideoGenError
 from videogen.core.settings import Settings
 from videogen.intake.job_intake import JobIntake
 from videogen.intake.s3_inputs import S3Intake, S3ObjectRef
@@ -34,7 +34,7 @@ intake = S3Intake(
 )
 
 
-class RetryLater(Exception):
+class RetryLater(VideoGenError):
     """At least one object could not be handled for a transient reason; Lambda's async retries run it again
     (objects already handled are found by their deterministic job id and not started twice)."""
 

@@ -9,7 +9,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, Field
 
 from videogen.core.settings import Settings
-from videogen.observability import bind_job, count_errors, logger, metrics, route_domain_logs, tracer
+from videogen.observability import bind_job, metrics, route_domain_logs, step_handler
 from videogen.pipeline.archive import archive_task
 from videogen.pipeline.output_stream import OutputArchiver, make_http_client
 from videogen.pipeline.task_state import TaskState
@@ -32,19 +32,16 @@ ARCHIVER = OutputArchiver(
 )
 
 
-@logger.inject_lambda_context(log_event=False)
-@tracer.capture_lambda_handler(capture_response=False)
-@metrics.log_metrics
+@step_handler(capture_response=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    with count_errors():
-        parsed = parse(event=event, model=ArchiveEvent)
-        bind_job(parsed.job_id, task_id=parsed.task.task_id)
-        result = archive_task(
-            parsed.job_id, parsed.request, parsed.task, runway=RUNWAY, archiver=ARCHIVER, settings=SETTINGS
-        )
-        metrics.add_metric(name="OutputsArchived", unit=MetricUnit.Count, value=len(result["outputs"]))
-        metrics.add_metric(
-            name="BytesArchived", unit=MetricUnit.Bytes, value=sum(o["bytes"] for o in result["outputs"])
-        )
-        metrics.add_metric(name="CreditsCharged", unit=MetricUnit.Count, value=result["credits_charged"])
-        return result
+    parsed = parse(event=event, model=ArchiveEvent)
+    bind_job(parsed.job_id, task_id=parsed.task.task_id)
+    result = archive_task(
+        parsed.job_id, parsed.request, parsed.task, runway=RUNWAY, archiver=ARCHIVER, settings=SETTINGS
+    )
+    metrics.add_metric(name="OutputsArchived", unit=MetricUnit.Count, value=len(result["outputs"]))
+    metrics.add_metric(
+        name="BytesArchived", unit=MetricUnit.Bytes, value=sum(o["bytes"] for o in result["outputs"])
+    )
+    metrics.add_metric(name="CreditsCharged", unit=MetricUnit.Count, value=result["credits_charged"])
+    return result

@@ -11,7 +11,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, Field
 
 from videogen.core.settings import Settings
-from videogen.observability import bind_job, count_errors, logger, metrics, route_domain_logs, tracer
+from videogen.observability import bind_job, metrics, route_domain_logs, step_handler
 from videogen.pipeline.cancel import cancel_task
 from videogen.runway.client import RunwayClients
 
@@ -33,15 +33,10 @@ route_domain_logs()
 RUNWAY = RunwayClients(SETTINGS)
 
 
-@logger.inject_lambda_context(log_event=False)
-@tracer.capture_lambda_handler
-@metrics.log_metrics
+@step_handler()
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    with count_errors():
-        parsed = parse(event=event, model=CancelEvent)
-        bind_job(parsed.job_id, task_id=parsed.task_id())
-        result = cancel_task(parsed.job_id, parsed.task_id(), runway=RUNWAY, error=parsed.error)
-        metrics.add_metric(
-            name="TasksCancelled", unit=MetricUnit.Count, value=1 if result["cancelled"] else 0
-        )
-        return result
+    parsed = parse(event=event, model=CancelEvent)
+    bind_job(parsed.job_id, task_id=parsed.task_id())
+    result = cancel_task(parsed.job_id, parsed.task_id(), runway=RUNWAY, error=parsed.error)
+    metrics.add_metric(name="TasksCancelled", unit=MetricUnit.Count, value=1 if result["cancelled"] else 0)
+    return result

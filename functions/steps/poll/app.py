@@ -8,7 +8,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, Field
 
 from videogen.core.settings import Settings
-from videogen.observability import bind_job, count_errors, logger, metrics, route_domain_logs, tracer
+from videogen.observability import bind_job, metrics, route_domain_logs, step_handler
 from videogen.pipeline.check import check_task
 from videogen.pipeline.task_state import TaskState
 from videogen.runway.client import RunwayClients
@@ -26,15 +26,12 @@ route_domain_logs()
 RUNWAY = RunwayClients(SETTINGS)
 
 
-@logger.inject_lambda_context(log_event=False)
-@tracer.capture_lambda_handler
-@metrics.log_metrics
+@step_handler()
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    with count_errors():
-        parsed = parse(event=event, model=PollEvent)
-        bind_job(parsed.job_id, task_id=parsed.task.task_id)
-        state = check_task(parsed.job_id, parsed.task, runway=RUNWAY, settings=SETTINGS)
-        metrics.add_metric(name="TaskPolls", unit=MetricUnit.Count, value=1)
-        if state.status == "SUCCEEDED":
-            metrics.add_metric(name="TasksSucceeded", unit=MetricUnit.Count, value=1)
-        return state.to_dict()
+    parsed = parse(event=event, model=PollEvent)
+    bind_job(parsed.job_id, task_id=parsed.task.task_id)
+    state = check_task(parsed.job_id, parsed.task, runway=RUNWAY, settings=SETTINGS)
+    metrics.add_metric(name="TaskPolls", unit=MetricUnit.Count, value=1)
+    if state.status == "SUCCEEDED":
+        metrics.add_metric(name="TasksSucceeded", unit=MetricUnit.Count, value=1)
+    return state.to_dict()

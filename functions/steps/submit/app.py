@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from videogen.core.errors import InvalidRequest
 from videogen.core.request import GenerationRequest
 from videogen.core.settings import Settings
-from videogen.observability import bind_job, count_errors, logger, metrics, route_domain_logs, tracer
+from videogen.observability import bind_job, metrics, route_domain_logs, step_handler
 from videogen.pipeline.submit import submit_task
 from videogen.runway.client import RunwayClients
 from videogen.storage.job_store import JobStore
@@ -34,21 +34,16 @@ JOBS = JobStore(boto3.resource("dynamodb").Table(SETTINGS.jobs_table))
 RUNWAY = RunwayClients(SETTINGS)
 
 
-@logger.inject_lambda_context(log_event=False)
-@tracer.capture_lambda_handler
-@metrics.log_metrics
+@step_handler()
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    with count_errors():
-        try:
-            parsed = parse(event=event, model=SubmitEvent)
-        except pydantic.ValidationError as exc:
-            raise InvalidRequest(
-                [f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()]
-            ) from exc
-        bind_job(parsed.job_id, source=parsed.source)
-        request = GenerationRequest.parse(parsed.request)  # StartExecution is a public entry too
-        state = submit_task(
-            parsed.job_id, request, parsed.source, jobs=JOBS, runway=RUNWAY, s3=S3, settings=SETTINGS
-        )
-        metrics.add_metric(name="TasksSubmitted", unit=MetricUnit.Count, value=1)
-        return state.to_dict()
+    try:
+        parsed = parse(event=event, model=SubmitEvent)
+    except pydantic.ValidationError as exc:
+        raise InvalidRequest([f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()]) from exc
+    bind_job(parsed.job_id, source=parsed.source)
+    request = GenerationRequest.parse(parsed.request)  # StartExecution is a public entry too
+    state = submit_task(
+        parsed.job_id, request, parsed.source, jobs=JOBS, runway=RUNWAY, s3=S3, settings=SETTINGS
+    )
+    metrics.add_metric(name="TasksSubmitted", unit=MetricUnit.Count, value=1)
+    return state.to_dict()

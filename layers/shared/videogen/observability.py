@@ -10,9 +10,11 @@ Thread safety: the local runner runs several executions on threads of one proces
 
 from __future__ import annotations
 
+import functools
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
@@ -47,3 +49,24 @@ def count_errors() -> Iterator[None]:
     except VideoGenError as exc:
         metrics.add_metric(name=type(exc).__name__, unit=MetricUnit.Count, value=1)
         raise
+
+
+StepHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
+
+
+def step_handler(*, capture_response: bool = True) -> Callable[[StepHandler], StepHandler]:
+    """The decorators of every state-machine step's handler: the Lambda context on each log line (not the
+    event: it holds the request), a trace, the metrics flush, and a metric per named error raised."""
+
+    def decorate(handler: StepHandler) -> StepHandler:
+        @logger.inject_lambda_context(log_event=False)
+        @tracer.capture_lambda_handler(capture_response=capture_response)
+        @metrics.log_metrics
+        @functools.wraps(handler)
+        def wrapped(event: dict[str, Any], context: Any) -> dict[str, Any]:
+            with count_errors():
+                return handler(event, context)
+
+        return wrapped
+
+    return decorate

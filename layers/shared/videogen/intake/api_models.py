@@ -3,7 +3,8 @@ validated by, and documented in the OpenAPI document from, the same model."""
 
 from __future__ import annotations
 
-from typing import Literal
+from collections.abc import Mapping
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -105,3 +106,17 @@ class Problem(BaseModel):
     code: str
     message: str
     errors: list[str] = []
+
+
+def describe_invalid_input(error: Mapping[str, Any]) -> str:
+    """One sentence for one request-validation error of the Event Handler (pydantic's error dict)."""
+    loc = [str(p) for p in error.get("loc", ())]
+    where_kind = loc[0] if loc else "body"
+    where = ".".join(loc[1:]) or where_kind
+    if error.get("type") == "extra_forbidden":
+        return f"unknown field {where}"
+    if error.get("type") == "missing":
+        return f"{where} is required"
+    if where_kind == "body" and error.get("type") == "model_attributes_type":
+        return "the body must be a JSON object"
+    return f"{where}: {str(error.get('msg', 'invalid')).lower()}"

@@ -25,6 +25,7 @@ from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idemp
 from pydantic import BaseModel, ConfigDict
 
 from videogen.core import media
+from videogen.core.clock import SYSTEM_CLOCK, Clock
 from videogen.core.errors import InvalidIdempotencyKey, JobNotFound, UploadRejected
 from videogen.core.request import GenerationRequest
 from videogen.core.settings import Settings
@@ -61,6 +62,7 @@ class GenerationService:
         lister: JobLister,
         s3: Any,
         idempotent_create: Any | None = None,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self.settings = settings
         self.intake = intake
@@ -69,6 +71,7 @@ class GenerationService:
         self.lister = lister
         self._s3 = s3
         self._idempotent_create = idempotent_create
+        self._clock = clock
 
     # POST /generations
     def submit(self, request: GenerationRequest, *, idempotency_key: str | None, caller: str) -> Accepted:
@@ -141,7 +144,7 @@ class GenerationService:
             Params={"Bucket": self.settings.output_bucket, "Key": key, "ContentType": content_type},
             ExpiresIn=ttl,
         )
-        expires = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=ttl)
+        expires = self._clock.now() + dt.timedelta(seconds=ttl)
         return UploadTicket(
             upload_url=url,
             headers={"Content-Type": content_type},

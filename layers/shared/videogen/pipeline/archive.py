@@ -99,7 +99,7 @@ def archive_task(
         )
 
     cost = credits_of(task, "cost")
-    credits_charged = int(cost) if cost is not None else int(state.cost_credits or 0)
+    credits_charged = int(cost) if cost is not None else int(state.credits_charged or 0)
     archived_at = utc(clock.now())
     finished = utc(state.checked_at)
     submitted = utc(state.submitted_at)

@@ -30,7 +30,7 @@ def check_task(
     - PENDING/THROTTLED/RUNNING (and unknown statuses, logged as a warning, kept as the previous status):
       progress (0..1, kept from the last poll when Runway gives none), ``polls`` + 1, ``next_wait_seconds``;
       GenerationTimedOut when ``deadline_at`` has passed (the state machine then cancels the task).
-    - SUCCEEDED: progress 1, ``cost_credits`` and ``output_count`` (never the URLs).
+    - SUCCEEDED: progress 1, ``credits_charged`` and ``output_count`` (never the URLs).
     - FAILED -> ContentModerated (``SAFETY.*``) or GenerationFailed; CANCELLED -> GenerationCancelled;
       404 -> TaskNotFound.
     """
@@ -50,7 +50,7 @@ def check_task(
                 "polls": state.polls + 1,
                 "checked_at": checked_at,
                 "next_wait_seconds": 0,
-                "cost_credits": int(cost) if cost is not None else None,
+                "credits_charged": int(cost) if cost is not None else None,
                 "output_count": len(outputs) if isinstance(outputs, list) else 0,
             }
         )

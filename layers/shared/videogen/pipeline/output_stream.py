@@ -27,7 +27,7 @@ import httpx
 from boto3.s3.transfer import TransferConfig
 
 from videogen.core import media
-from videogen.core.errors import OutputDownloadFailed, OutputHostNotAllowed
+from videogen.core.errors import OutputDownloadFailed, OutputHostNotAllowed, VideoGenError
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
 DOWNLOAD_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
@@ -39,7 +39,7 @@ DEFAULT_TRANSFER_CONFIG = TransferConfig(
 )
 
 
-class OutputUrlRejected(Exception):
+class OutputUrlRejected(VideoGenError):
     """The output URL answered 403/404/410: probably expired. Fetch the task again for a fresh URL."""
 
     def __init__(self, url_host: str, status: int) -> None:

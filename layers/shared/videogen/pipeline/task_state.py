@@ -30,7 +30,7 @@ class TaskState(BaseModel):
     polls: int = Field(default=0, ge=0)
     next_wait_seconds: int = Field(ge=0)
     checked_at: dt.datetime
-    cost_credits: int | None = None
+    credits_charged: int | None = None
     output_count: int | None = None
 
     @field_serializer("submitted_at", "deadline_at", "checked_at")
@@ -40,7 +40,7 @@ class TaskState(BaseModel):
     def to_dict(self) -> dict[str, Any]:
         """The JSON-serialisable dict returned to Step Functions (cost/outputs only once SUCCEEDED)."""
         data = self.model_dump(mode="json")
-        for key in ("cost_credits", "output_count"):
+        for key in ("credits_charged", "output_count"):
             if data.get(key) is None:
                 data.pop(key, None)
         return data
