@@ -8,6 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from tests.support.entry_points import response_json
+from videogen.core.errors import PipelineUnavailable
 
 REQUEST = {"prompt": "A paper boat", "model": "gen4.5", "ratio": "1280:720", "duration": 5}
 
@@ -146,6 +147,32 @@ def test_cancel_of_a_finished_job_is_409(api, status):
     response = api("DELETE", "/generations/job-4")
     assert response["statusCode"] == 409
     assert api.cancelled_tasks == []
+
+
+@pytest.mark.parametrize("runway_status", ["SUCCEEDED", "FAILED"])
+def test_cancel_when_runway_has_just_finished_is_409_and_deletes_nothing(api, runway_status):
+    # GIVEN a job the record still shows RUNNING, whose Runway task has just finished
+    api.put_job("job-5", status="RUNNING", task_id="task-5")
+    api.runway_task_status = runway_status
+    # WHEN it is cancelled
+    response = api("DELETE", "/generations/job-5")
+    # THEN the answer is 409 (the machine archives or records it) and the task was not cancelled
+    assert response["statusCode"] == 409
+    assert runway_status in response_json(response)["message"]
+    assert api.cancelled_tasks == []
+
+
+def test_cancel_when_the_cancel_function_fails_is_503(api):
+    api.put_job("job-6", status="RUNNING", task_id="task-6")
+
+    def failing(job_id, task_id):
+        raise PipelineUnavailable("the cancel function failed with RunwayUnavailable: 503")
+
+    api.module.service.canceller._runway_cancel = failing
+    response = api("DELETE", "/generations/job-6")
+    assert response["statusCode"] == 503
+    assert response_json(response)["code"] == "PipelineUnavailable"
+    assert response["multiValueHeaders"]["Retry-After"] == ["5"]
 
 
 def test_cancel_of_an_unknown_job_is_404(api):
