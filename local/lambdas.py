@@ -1,18 +1,14 @@
 """The template's Lambda handlers, run in-process whenever moto invokes them (see ``local.moto_gaps``).
 
-:func:`load_functions` imports each handler from the template's ``CodeUri`` + ``Handler`` under a unique
-module name, as a cold start does: the function's environment applied, its folder and its layers' folders on
-``sys.path``, and a fresh copy of the layer packages, so settings read at import belong to one stack. An
-exception is answered as the Python runtime does, so the state machine's ``Retry``/``Catch`` match on its
-class name.
+:func:`load_functions` imports each handler from the template's ``CodeUri`` + ``Handler`` as a cold start
+does: with the function's environment, its folder and its layers on ``sys.path``, and a fresh copy of the
+layer packages, so settings read at import belong to one stack. An exception is answered as the Python
+runtime does, so the state machine's ``Retry``/``Catch`` match on its class name.
 
-Asynchronous invocations (S3 notifications, EventBridge rules, ``Event`` invokes) run on their own daemon
-thread, as Lambda's event queue does. A failed attempt is logged at ERROR and retried up to the function's
-``MaximumRetryAttempts`` (default 2) after Lambda's 1 and 2 minute delays times the time scale. Each one is
-an :class:`AsyncInvocation` that tests wait on.
-
-``os.environ`` is process-wide: while a handler imports it holds that function's environment; afterwards it
-keeps the values every function agrees on. Two stacks must not need different values at the same time.
+Asynchronous invocations run on their own daemon thread, as Lambda's event queue does: a failed attempt is
+logged at ERROR and retried up to the function's ``MaximumRetryAttempts`` after Lambda's 1 and 2 minute
+delays (times the time scale). ``os.environ`` is process-wide: while a handler imports it holds that
+function's environment, afterwards the values every function agrees on.
 """
 
 from __future__ import annotations
@@ -26,7 +22,8 @@ import threading
 import time
 import traceback
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -40,26 +37,19 @@ log = logging.getLogger(__name__)
 
 # What the Lambda service sets in every sandbox; X-Ray and metrics have nowhere to go locally.
 RUNTIME_ENV = {"POWERTOOLS_TRACE_DISABLED": "true", "POWERTOOLS_METRICS_DISABLED": "true"}
-# Lambda's delays before the first and the second retry of a failed asynchronous invocation (seconds).
-ASYNC_RETRY_DELAYS = (60.0, 120.0)
-# How long closing a stack waits for asynchronous invocations still running (real seconds).
-CLOSE_WAIT_SECONDS = 15.0
+ASYNC_RETRY_DELAYS = (60.0, 120.0)  # Lambda's delays before the retries of an asynchronous invocation
+CLOSE_WAIT_SECONDS = 15.0  # how long closing a stack waits for running asynchronous invocations
 _import_lock = threading.Lock()
 
 
 class LambdaContext:
-    """What the Python runtime passes as ``context``."""
+    """What the Python runtime passes as ``context`` (the attributes Powertools reads)."""
 
     def __init__(self, spec: FunctionSpec) -> None:
         self.function_name = spec.name
-        self.function_version = "$LATEST"
         self.invoked_function_arn = spec.arn
         self.memory_limit_in_mb = spec.memory_size
         self.aws_request_id = str(uuid.uuid4())
-        self.log_group_name = f"/aws/lambda/{spec.name}"
-        self.log_stream_name = f"{time.strftime('%Y/%m/%d')}/[$LATEST]{uuid.uuid4().hex}"
-        self.identity = None
-        self.client_context = None
         self._deadline = time.monotonic() + spec.timeout
 
     def get_remaining_time_in_millis(self) -> int:
@@ -98,32 +88,21 @@ class LocalFunction:
     handler: Callable[[Any, Any], Any]
     retry_scale: float = 1.0  # multiplies ASYNC_RETRY_DELAYS
     _invocations: list[AsyncInvocation] = field(default_factory=list, repr=False)
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _closing: threading.Event = field(default_factory=threading.Event, repr=False)
 
     def invoke(self, body: Any, response_headers: dict[str, Any]) -> bytes:
         """Run the handler on a JSON body; an exception becomes an ``Unhandled`` error payload."""
-        started = time.monotonic()
         try:
-            payload = json.dumps(self.handler(_parse(body), LambdaContext(self.spec))).encode()
+            return json.dumps(self.handler(_parse(body), LambdaContext(self.spec))).encode()
         except Exception as exc:  # the runtime reports every exception to the caller
             response_headers["x-amz-function-error"] = "Unhandled"
             return json.dumps(_error_payload(exc)).encode()
-        if time.monotonic() - started > self.spec.timeout:
-            response_headers["x-amz-function-error"] = "Unhandled"
-            message = f"Task timed out after {self.spec.timeout:.2f} seconds"
-            return json.dumps({"errorMessage": message, "errorType": "Sandbox.Timedout"}).encode()
-        return payload
 
     def invoke_async(self, body: Any) -> AsyncInvocation:
         """Queue an ``Event`` invocation: the handler runs on its own thread; this returns at once."""
         event = _parse(body)
         invocation = AsyncInvocation(self.spec.logical_id, event, _event_source(event))
-        with self._lock:
-            closing = self._closing.is_set()
-            if not closing:
-                self._invocations.append(invocation)
-        if closing:
+        if self._closing.is_set():
             invocation.error = {"errorType": "StackClosed", "errorMessage": "the local stack is closing"}
             invocation.done.set()
             log.warning(
@@ -132,17 +111,16 @@ class LocalFunction:
                 invocation.source,
             )
             return invocation
-        name = f"event-{self.spec.logical_id}"
-        threading.Thread(target=self._run_async, args=(invocation,), name=name, daemon=True).start()
+        self._invocations.append(invocation)
+        threading.Thread(target=self._run_async, args=(invocation,), daemon=True).start()
         return invocation
 
     def async_invocations(self) -> list[AsyncInvocation]:
         """Every asynchronous invocation so far (running or done), oldest first."""
-        with self._lock:
-            return list(self._invocations)
+        return list(self._invocations)
 
     def _run_async(self, invocation: AsyncInvocation) -> None:
-        attempts = 1 + max(0, self.spec.async_max_retries)
+        attempts = 1 + self.spec.async_max_retries
         try:
             for attempt in range(1, attempts + 1):
                 invocation.attempts = attempt
@@ -158,17 +136,16 @@ class LocalFunction:
                     attempt,
                     attempts,
                     invocation.source,
-                    answer.get("errorType"),
-                    answer.get("errorMessage"),
-                    "".join(answer.get("stackTrace") or []),
+                    answer["errorType"],
+                    answer["errorMessage"],
+                    "".join(answer["stackTrace"]),
                     json.dumps(invocation.event, default=str),
                 )
                 delay = ASYNC_RETRY_DELAYS[min(attempt, len(ASYNC_RETRY_DELAYS)) - 1] * self.retry_scale
                 if attempt < attempts and self._closing.wait(delay):
-                    log.error("%s: retry abandoned, the local stack is closing", self.spec.logical_id)
                     break
             log.error(
-                "%s: asynchronous invocation from %s DROPPED after %d attempt(s) (no destination locally)",
+                "%s: invocation from %s DROPPED after %d attempt(s) (no destination locally)",
                 self.spec.logical_id,
                 invocation.source,
                 invocation.attempts,
@@ -191,36 +168,31 @@ class LocalFunction:
 
 def _event_source(event: Any) -> str:
     if isinstance(event, dict) and event.get("Records"):
-        return str(event["Records"][0].get("eventSource", "records"))
+        return str(event["Records"][0].get("eventSource"))
     if isinstance(event, dict) and "detail-type" in event:
         return f"events:{event.get('source')}"
     return "Invoke"
 
 
 def _parse(body: Any) -> Any:
-    if isinstance(body, bytes | bytearray):
-        body = body.decode("utf-8")
     return json.loads(body) if body else {}
 
 
 def _error_payload(exc: BaseException) -> dict[str, Any]:
-    return {
-        "errorMessage": str(exc),
-        "errorType": type(exc).__name__,
-        "requestId": "",
-        "stackTrace": traceback.format_tb(exc.__traceback__),
-    }
+    trace = traceback.format_tb(exc.__traceback__)
+    return {"errorMessage": str(exc), "errorType": type(exc).__name__, "stackTrace": trace}
 
 
 def _load_handler(spec: FunctionSpec) -> tuple[ModuleType, Callable[[Any, Any], Any]]:
     module_path, _, attribute = spec.handler.rpartition(".")
     source = spec.code_dir / (module_path.replace(".", "/") + ".py")
-    unique = f"_local_lambda_{spec.logical_id}_{uuid.uuid4().hex[:8]}"
-    module_spec = importlib.util.spec_from_file_location(unique, source)
+    module_spec = importlib.util.spec_from_file_location(
+        f"_local_{spec.logical_id}_{uuid.uuid4().hex}", source
+    )
     if module_spec is None or module_spec.loader is None:
         raise ImportError(f"{spec.logical_id}: cannot load {source}")
     module = importlib.util.module_from_spec(module_spec)
-    sys.modules[unique] = module
+    sys.modules[module_spec.name] = module
     sys.path.insert(0, str(spec.code_dir))  # Lambda puts the function's folder first (/var/task)
     try:
         module_spec.loader.exec_module(module)
@@ -229,15 +201,18 @@ def _load_handler(spec: FunctionSpec) -> tuple[ModuleType, Callable[[Any, Any], 
     return module, getattr(module, attribute)
 
 
-def _layer_packages(layer_dirs: set[Path]) -> set[str]:
+def _add_layers(layer_dirs: set[Path]) -> set[str]:
     """Put the layer folders on sys.path (as /opt/python); returns the top-level names they provide."""
     names = set()
     for folder in layer_dirs:
-        for root in (folder / "python", folder):
-            if root.is_dir():
-                if str(root) not in sys.path:
-                    sys.path.insert(0, str(root))
-                names |= {e.stem for e in root.iterdir() if (e / "__init__.py").exists() or e.suffix == ".py"}
+        root = folder / "python" if (folder / "python").is_dir() else folder
+        if str(root) not in sys.path:
+            sys.path.insert(0, str(root))
+        names |= {
+            entry.stem
+            for entry in root.iterdir()
+            if (entry / "__init__.py").exists() or entry.suffix == ".py"
+        }
     return names
 
 
@@ -249,34 +224,18 @@ def _set_env(values: Mapping[str, str | None]) -> None:
             os.environ[name] = value
 
 
-class LoadedFunctions:
-    """The functions of one stack, registered for dispatch; ``close()`` unregisters them and restores env."""
-
-    def __init__(self, functions: dict[str, LocalFunction], saved_env: dict[str, str | None]) -> None:
-        self.functions = functions
-        self._saved_env = saved_env
-
-    def async_invocations(self) -> list[AsyncInvocation]:
-        return [i for function in self.functions.values() for i in function.async_invocations()]
-
-    def quiesce(self, timeout: float = CLOSE_WAIT_SECONDS) -> None:
-        """Refuse new asynchronous invocations, cancel pending retries and wait for the running ones."""
-        deadline = time.monotonic() + timeout
-        for function in self.functions.values():
-            function.close(deadline)
-
-    def close(self) -> None:
-        self.quiesce()
-        for function in self.functions.values():
-            moto_gaps.unregister(function.spec.arn)
-            sys.modules.pop(function.module.__name__, None)
-        _set_env(self._saved_env)
+def quiesce(functions: Iterable[LocalFunction], timeout: float = CLOSE_WAIT_SECONDS) -> None:
+    """Refuse new asynchronous invocations, cancel pending retries and wait for the running ones."""
+    deadline = time.monotonic() + timeout
+    for function in functions:
+        function.close(deadline)
 
 
-def load_functions(
+@contextmanager
+def loaded(
     specs: Mapping[str, FunctionSpec], *, extra_env: Mapping[str, str], clock: ScaledClock | None = None
-) -> LoadedFunctions:
-    """Import every handler (cold start) with its environment and register it with ``local.moto_gaps``.
+) -> Iterator[dict[str, LocalFunction]]:
+    """Import every handler (cold start) and register it with ``local.moto_gaps`` for the block.
 
     ``clock``: the handlers and their copy of the layer packages read the time from it.
     """
@@ -285,20 +244,17 @@ def load_functions(
     for spec in specs.values():
         for name, value in spec.environment.items():
             values.setdefault(name, set()).add(value)
-    shared = {name: found.pop() for name, found in values.items() if len(found) == 1}
     saved_env = {name: os.environ.get(name) for name in {*values, *extra}}
-    loaded: dict[str, LocalFunction] = {}
+    functions: dict[str, LocalFunction] = {}
     with _import_lock:
-        packages = _layer_packages({folder for spec in specs.values() for folder in spec.layer_dirs})
-        # This stack's own copy of the layer packages; the process keeps its previous copies.
-        saved_modules = {n: m for n, m in sys.modules.items() if n.split(".")[0] in packages}
-        for name in saved_modules:
-            del sys.modules[name]
+        packages = _add_layers({folder for spec in specs.values() for folder in spec.layer_dirs})
+        # This stack imports its own copy of the layer packages; the process keeps its previous copies.
+        saved_modules = {n: sys.modules.pop(n) for n in list(sys.modules) if n.split(".")[0] in packages}
         try:
             for logical_id, spec in specs.items():
                 _set_env({**spec.environment, **extra})
                 module, handler = _load_handler(spec)
-                loaded[logical_id] = LocalFunction(
+                functions[logical_id] = LocalFunction(
                     spec, module, handler, 1.0 if clock is None else clock.scale
                 )
         except BaseException:
@@ -307,10 +263,18 @@ def load_functions(
         finally:
             fresh = [sys.modules.pop(n) for n in list(sys.modules) if n.split(".")[0] in packages]
             sys.modules.update(saved_modules)
+    shared = {name: next(iter(found)) for name, found in values.items() if len(found) == 1}
     _set_env({**dict.fromkeys(values), **shared, **extra})
     if clock is not None:
-        for module in [*fresh, *(f.module for f in loaded.values())]:
+        for module in [*fresh, *(f.module for f in functions.values())]:
             clock.patch_module(module)
-    for function in loaded.values():
+    for function in functions.values():
         moto_gaps.register(function.spec.arn, function)
-    return LoadedFunctions(loaded, saved_env)
+    try:
+        yield functions
+    finally:
+        quiesce(functions.values())
+        for function in functions.values():
+            moto_gaps.unregister(function.spec.arn)
+            sys.modules.pop(function.module.__name__, None)
+        _set_env(saved_env)

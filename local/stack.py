@@ -3,9 +3,8 @@
 :func:`translate` runs the SAM transform offline, as ``sam validate`` does: local ``CodeUri``,
 ``ContentUri`` and ``DefinitionUri`` become ``s3://local-code/<path>`` URIs, so the translated resources
 still say where their code lives. :func:`deploy_stack` creates each translated resource with boto3 (pointed
-at moto), resolving its intrinsic functions with :class:`Resolver`; a resource is created the first time
-another one refers to it. Globals, Events, Policies and EventInvokeConfig are SAM's work, not this module's.
-Resource types the local stack does not need (API Gateway, usage plans) are skipped: their ``Ref`` answers
+at moto), the first time another one refers to it. Globals, Events, Policies and EventInvokeConfig are SAM's
+work, not this module's. Types the local stack does not need (API Gateway) are skipped: their ``Ref`` is
 their logical id. moto ignores ``DefinitionSubstitutions``: :func:`substitute_definition` applies them.
 """
 
@@ -13,65 +12,39 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import io
 import json
 import logging
 import re
 import threading
 import uuid
-import zipfile
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import boto3
-import yaml
 from samtranslator.parser.parser import Parser
 from samtranslator.translator.translator import Translator
+from samtranslator.yaml_helper import yaml_parse
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE_PATH = ROOT / "template.yaml"
 ACCOUNT_ID = "123456789012"
 DEFAULT_REGION = "us-east-1"
-CODE_BUCKET = "local-code"  # placeholder bucket of the code URIs; the key is the path under the template
+NO_VALUE = object()
 
 log = logging.getLogger(__name__)
+logging.getLogger("samtranslator").setLevel(logging.ERROR)  # it warns about its own metrics and toggles
 
 
 class TemplateError(Exception):
     """The template uses something the local stack cannot resolve or create."""
 
 
-class CfnLoader(yaml.SafeLoader):
-    """SafeLoader turning ``!Ref x`` into ``{"Ref": "x"}``, ``!Sub s`` into ``{"Fn::Sub": s}``, etc."""
-
-
-def _construct_tag(loader: CfnLoader, suffix: str, node: yaml.Node) -> Any:
-    value: Any
-    if isinstance(node, yaml.ScalarNode):
-        value = loader.construct_scalar(node)
-    elif isinstance(node, yaml.SequenceNode):
-        value = loader.construct_sequence(node, deep=True)
-    else:
-        value = loader.construct_mapping(node, deep=True)
-    if suffix in ("Ref", "Condition"):
-        return {suffix: value}
-    if suffix == "GetAtt" and isinstance(value, str):
-        value = value.split(".", 1)
-    return {f"Fn::{suffix}": value}
-
-
-CfnLoader.add_multi_constructor("!", _construct_tag)
-
-
 def load_template(path: Path | str = TEMPLATE_PATH) -> dict[str, Any]:
-    """The template as CloudFormation's JSON form (intrinsics as ``{"Ref": ...}`` / ``{"Fn::...": ...}``)."""
-    with open(path, encoding="utf-8") as fh:
-        data = yaml.load(fh, Loader=CfnLoader)  # noqa: S506 - CfnLoader is a SafeLoader
-    if not isinstance(data, dict) or "Resources" not in data:
-        raise TemplateError(f"{path} is not a CloudFormation template")
-    return data
+    """The template in CloudFormation's JSON form (``{"Ref": ...}``, ``{"Fn::...": ...}``)."""
+    template: dict[str, Any] = yaml_parse(Path(path).read_text(encoding="utf-8"))
+    return template
 
 
 def translate(template: Mapping[str, Any], parameters: Mapping[str, Any] | None = None) -> dict[str, Any]:
@@ -81,23 +54,17 @@ def translate(template: Mapping[str, Any], parameters: Mapping[str, Any] | None 
         props = spec.get("Properties", {})
         for key in ("CodeUri", "ContentUri", "DefinitionUri"):
             if isinstance(props.get(key), str):
-                props[key] = f"s3://{CODE_BUCKET}/{props[key]}"
+                props[key] = f"s3://local-code/{props[key]}"
     translator = Translator(None, Parser(), boto_session=boto3.Session(region_name=DEFAULT_REGION))
-    translated: dict[str, Any] = translator.translate(
-        sam, parameter_values=dict(parameters or {}), get_managed_policy_map=dict
-    )
-    return translated
-
-
-NO_VALUE = object()
-_SUB_VARIABLE = re.compile(r"\$\{([^}!][^}]*)\}")
+    result: dict[str, Any] = translator.translate(sam, dict(parameters or {}), get_managed_policy_map=dict)
+    return result
 
 
 class Resolver:
     """Evaluates Ref, GetAtt, Sub, If, Equals, Not, And, Or, Join, Select, Split and conditions.
 
-    ``refs`` and ``attributes`` hold what ``Ref`` and ``Fn::GetAtt`` answer for each resource; ``create`` is
-    called for a resource that has no answer yet (and must fill them in).
+    ``refs`` and ``attributes`` hold what ``Ref`` and ``Fn::GetAtt`` answer; :meth:`create` is called for a
+    resource that has no answer yet.
     """
 
     def __init__(
@@ -107,10 +74,8 @@ class Resolver:
         parameters: Mapping[str, Any] | None = None,
         stack_name: str = "videogen-local",
         region: str = DEFAULT_REGION,
-        create: Callable[[str], None] | None = None,
     ) -> None:
         self.template = template
-        self.create = create
         self.attributes: dict[str, dict[str, str]] = {}
         self.refs: dict[str, Any] = {
             "AWS::AccountId": ACCOUNT_ID,
@@ -128,6 +93,9 @@ class Resolver:
         for name, spec in declared.items():
             self.refs[name] = str((parameters or {}).get(name, spec.get("Default", "")))
 
+    def create(self, logical_id: str) -> None:
+        raise TemplateError(f"{logical_id} is not created")
+
     def condition(self, name: str) -> bool:
         return bool(self.resolve(self.template["Conditions"][name]))
 
@@ -136,10 +104,10 @@ class Resolver:
         return name is None or self.condition(name)
 
     def ref(self, name: str) -> Any:
-        if name not in self.refs and name in self.template["Resources"] and self.create is not None:
+        if name not in self.refs and name in self.template["Resources"]:
             self.create(name)
         if name not in self.refs:
-            raise TemplateError(f"Ref {name}: no such parameter or created resource")
+            raise TemplateError(f"Ref {name}: no such parameter or resource")
         return self.refs[name]
 
     def get_att(self, logical_id: str, attribute: str) -> str:
@@ -159,7 +127,7 @@ class Resolver:
             ((key, arg),) = value.items()
             if key == "Ref":
                 return self.ref(arg)
-            if key == "Condition" and isinstance(arg, str):
+            if key == "Condition":
                 return self.condition(arg)
             if key.startswith("Fn::"):
                 return self._function(key[4:], arg)
@@ -168,8 +136,7 @@ class Resolver:
 
     def _function(self, name: str, arg: Any) -> Any:  # noqa: PLR0911
         if name == "GetAtt":
-            logical_id, attribute = arg if isinstance(arg, list) else arg.split(".", 1)
-            return self.get_att(logical_id, attribute)
+            return self.get_att(*(arg if isinstance(arg, list) else arg.split(".", 1)))
         if name == "Sub":
             return self._sub(*arg) if isinstance(arg, list) else self._sub(arg)
         if name == "If":
@@ -182,8 +149,8 @@ class Resolver:
             values = [bool(v) for v in self.resolve(arg)]
             return {"Not": not values[0], "And": all(values), "Or": any(values)}[name]
         if name == "Join":
-            separator, items = arg
-            return str(separator).join(str(v) for v in self.resolve(items))
+            separator, items = self.resolve(arg)
+            return str(separator).join(str(v) for v in items)
         if name == "Select":
             index, items = self.resolve(arg)
             return items[int(index)]
@@ -203,18 +170,16 @@ class Resolver:
                 return self.get_att(*name.split(".", 1))
             return str(self.ref(name))
 
-        return _SUB_VARIABLE.sub(replace, text).replace("${!", "${")
-
-
-_PLACEHOLDER = re.compile(r"\$\{([^}]*)\}")
+        return re.sub(r"\$\{([^}!][^}]*)\}", replace, text).replace("${!", "${")
 
 
 def substitute_definition(text: str, substitutions: Mapping[str, Any]) -> str:
     """Replace ``${Name}`` in an ASL text; fail when a placeholder has no value or the result is not JSON."""
-    missing = sorted({m for m in _PLACEHOLDER.findall(text) if m not in substitutions})
+    placeholder = re.compile(r"\$\{([^}]*)\}")
+    missing = sorted({m for m in placeholder.findall(text) if m not in substitutions})
     if missing:
         raise TemplateError(f"DefinitionSubstitutions has no value for {missing}")
-    result = _PLACEHOLDER.sub(lambda m: str(substitutions[m.group(1)]), text)
+    result = placeholder.sub(lambda m: str(substitutions[m.group(1)]), text)
     json.loads(result)
     return result
 
@@ -239,20 +204,20 @@ def create_bucket(s3: Any, name: str, props: Mapping[str, Any], *, region: str) 
         s3.put_bucket_versioning(Bucket=name, VersioningConfiguration=props["VersioningConfiguration"])
 
 
-def create_table(dynamodb: Any, name: str, props: Mapping[str, Any]) -> dict[str, Any]:
-    """Create a DynamoDB table from resolved ``AWS::DynamoDB::Table`` properties; returns its description."""
+def create_table(dynamodb: Any, name: str, props: Mapping[str, Any]) -> str:
+    """Create a DynamoDB table from resolved ``AWS::DynamoDB::Table`` properties; returns its ARN."""
     copied = ("AttributeDefinitions", "KeySchema", "BillingMode", "GlobalSecondaryIndexes")
     kwargs = {key: props[key] for key in copied if key in props}
     if "SSESpecification" in props:
         kwargs["SSESpecification"] = {"Enabled": props["SSESpecification"].get("SSEEnabled", False)}
-    table: dict[str, Any] = dynamodb.create_table(TableName=name, **kwargs)["TableDescription"]
+    arn = dynamodb.create_table(TableName=name, **kwargs)["TableDescription"]["TableArn"]
     if "PointInTimeRecoverySpecification" in props:
         dynamodb.update_continuous_backups(
             TableName=name, PointInTimeRecoverySpecification=props["PointInTimeRecoverySpecification"]
         )
     if "TimeToLiveSpecification" in props:
         dynamodb.update_time_to_live(TableName=name, TimeToLiveSpecification=props["TimeToLiveSpecification"])
-    return table
+    return str(arn)
 
 
 @dataclass
@@ -271,8 +236,7 @@ class FunctionSpec:
     async_max_retries: int = 2  # the function's EventInvokeConfig, as Lambda applies it
 
 
-@dataclass(frozen=True)
-class WiredEvent:
+class WiredEvent(NamedTuple):
     """One ``Events`` entry of a function of the template."""
 
     function: str  # logical id
@@ -280,84 +244,43 @@ class WiredEvent:
     type: str
 
 
-@dataclass
-class LocalStack:
-    """The created resources, by what the pipeline needs to know about them."""
-
-    session: Any
-    region: str
-    outputs: dict[str, Any]
-    functions: dict[str, FunctionSpec]
-    event_sources: list[WiredEvent]
-    api_function: str | None  # the function behind the template's REST API
-    api_resource: str
-    event_bus: str
-    event_source: str | None
-    events_queue_url: str
-    _events: list[dict[str, Any]] = field(default_factory=list)
-    _events_lock: threading.Lock = field(default_factory=threading.Lock)
-
-    @property
-    def bucket(self) -> str:
-        return str(self.outputs["VideoBucketName"])
-
-    @property
-    def jobs_table(self) -> str:
-        return str(self.outputs["JobsTableName"])
-
-    @property
-    def state_machine_arn(self) -> str:
-        return str(self.outputs["StateMachineArn"])
-
-    def events(self) -> list[dict[str, Any]]:
-        """Every event that reached the bus so far (EventBridge envelopes), oldest first."""
-        sqs = self.session.client("sqs", region_name=self.region)
-        with self._events_lock:
-            while messages := sqs.receive_message(
-                QueueUrl=self.events_queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0
-            ).get("Messages", []):
-                for message in messages:
-                    self._events.append(json.loads(message["Body"]))
-                    sqs.delete_message(QueueUrl=self.events_queue_url, ReceiptHandle=message["ReceiptHandle"])
-            return list(self._events)
+EMPTY_ZIP = b"PK\x05\x06" + bytes(18)  # the code runs in-process (local/lambdas.py)
 
 
-def _placeholder_zip() -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("README.txt", "The code runs in-process (local/lambdas.py).\n")
-    return buffer.getvalue()
-
-
-class _Deployer:
-    """Creates the translated resources in moto, each the first time it is needed."""
+class LocalStack(Resolver):
+    """The translated template's resources, each created in moto the first time another one refers to it."""
 
     def __init__(
         self,
-        template: dict[str, Any],
         session: Any,
         *,
-        parameters: Mapping[str, Any] | None,
-        stack_name: str,
-        region: str,
-        runway_api_key: str,
-        env_overrides: Mapping[str, str],
+        template_path: Path | str = TEMPLATE_PATH,
+        parameters: Mapping[str, Any] | None = None,
+        env_overrides: Mapping[str, str] | None = None,
+        runway_api_key: str = "local-simulator-key",
+        stack_name: str | None = None,
+        region: str = DEFAULT_REGION,
     ) -> None:
-        self.template = template
+        self.sam = load_template(template_path)
+        self.stack_name = stack_name or f"videogen-local-{uuid.uuid4().hex[:6]}"
+        super().__init__(
+            translate(self.sam, parameters), parameters=parameters, stack_name=self.stack_name, region=region
+        )
         self.session = session
-        self.stack_name = stack_name
         self.region = region
         self.runway_api_key = runway_api_key
-        self.env_overrides = dict(env_overrides)
+        self.env_overrides = dict(env_overrides or {})
         self.functions: dict[str, FunctionSpec] = {}
         self.layer_dirs: dict[str, Path] = {}
         self.substitutions: dict[str, Any] = {}
-        self.resolver = Resolver(
-            template, parameters=parameters, stack_name=stack_name, region=region, create=self.create
-        )
-        self._creating: set[str] = set()
-        self._creators: dict[str, Callable[[str, dict[str, Any]], tuple[str, dict[str, str]]]] = {
-            "AWS::S3::Bucket": self.bucket,
+        self.api_function: str | None = None  # the function behind the template's REST API
+        self.api_resource = "/{proxy+}"
+        self.events_queue_url = ""
+        self._events: list[dict[str, Any]] = []
+        self._events_lock = threading.Lock()
+        self._started: set[str] = set()
+        self.creators = {
+            "AWS::S3::Bucket": self.bucket_,
             "AWS::DynamoDB::Table": self.table,
             "AWS::SecretsManager::Secret": self.secret,
             "AWS::IAM::Role": self.role,
@@ -370,76 +293,114 @@ class _Deployer:
             "AWS::StepFunctions::StateMachine": self.state_machine,
         }
 
+    @property
+    def bucket(self) -> str:
+        return str(self.resolve(self.template["Outputs"]["VideoBucketName"]["Value"]))
+
+    @property
+    def jobs_table(self) -> str:
+        return str(self.resolve(self.template["Outputs"]["JobsTableName"]["Value"]))
+
+    @property
+    def state_machine_arn(self) -> str:
+        return str(self.resolve(self.template["Outputs"]["StateMachineArn"]["Value"]))
+
+    @property
+    def event_bus(self) -> str:
+        return str(self.substitutions.get("EventBusName", "default"))
+
+    @property
+    def event_source(self) -> str | None:
+        return self.substitutions.get("EventSource")
+
+    @property
+    def event_sources(self) -> list[WiredEvent]:
+        """The ``Events`` of the template's functions."""
+        return [
+            WiredEvent(logical_id, event_id, event["Type"])
+            for logical_id, spec in self.sam["Resources"].items()
+            for event_id, event in spec.get("Properties", {}).get("Events", {}).items()
+        ]
+
+    def events(self) -> list[dict[str, Any]]:
+        """Every event that reached the bus so far (EventBridge envelopes), oldest first."""
+        sqs = self.client("sqs")
+        with self._events_lock:
+            while True:
+                messages = sqs.receive_message(QueueUrl=self.events_queue_url, MaxNumberOfMessages=10)
+                if not messages.get("Messages"):
+                    return list(self._events)
+                for message in messages["Messages"]:
+                    self._events.append(json.loads(message["Body"]))
+                    sqs.delete_message(QueueUrl=self.events_queue_url, ReceiptHandle=message["ReceiptHandle"])
+
     def client(self, service: str) -> Any:
         return self.session.client(service, region_name=self.region)
 
-    def name(self, logical_id: str, *, max_len: int = 64) -> str:
+    def name(self, logical_id: str, max_len: int = 64) -> str:
         return f"{self.stack_name}-{logical_id}-{uuid.uuid4().hex[:12]}"[:max_len]
 
-    def deploy(self) -> None:
+    def deploy(self) -> LocalStack:
         resources = self.template["Resources"]
         for logical_id in resources:
-            if self.resolver.enabled(logical_id):
-                self.resolver.ref(logical_id)
-        # Applied last: the bucket's notifications name a function that refers to the bucket.
+            if self.enabled(logical_id):
+                self.ref(logical_id)
+        # Last: a bucket's notifications name a function that refers to the bucket.
         for logical_id, spec in resources.items():
             notifications = spec.get("Properties", {}).get("NotificationConfiguration")
-            if spec["Type"] == "AWS::S3::Bucket" and notifications and self.resolver.enabled(logical_id):
-                self.notifications(self.resolver.refs[logical_id], self.resolver.resolve(notifications))
+            if spec["Type"] == "AWS::S3::Bucket" and notifications and self.enabled(logical_id):
+                self.notifications(self.refs[logical_id], self.resolve(notifications))
+        lambda_client = self.client("lambda")
+        for function in self.functions.values():
+            with contextlib.suppress(lambda_client.exceptions.ResourceNotFoundException):
+                config = lambda_client.get_function_event_invoke_config(FunctionName=function.name)
+                function.async_max_retries = config["MaximumRetryAttempts"]
+        self.find_api_function()
+        self.capture_events()
+        return self
 
     def create(self, logical_id: str) -> None:
         spec = self.template["Resources"][logical_id]
-        if logical_id in self._creating:
-            raise TemplateError(f"circular reference through {logical_id}")
-        if not self.resolver.enabled(logical_id):
-            raise TemplateError(f"{logical_id} is referred to but its condition is false")
-        creator = self._creators.get(spec["Type"])
+        if logical_id in self._started or not self.enabled(logical_id):
+            raise TemplateError(f"{logical_id}: circular reference, or its condition is false")
+        creator = self.creators.get(spec["Type"])
         if creator is None:
             log.debug("%s (%s) is not deployed locally", logical_id, spec["Type"])
-            self.resolver.refs[logical_id] = logical_id
+            self.refs[logical_id] = logical_id
             return
-        self._creating.add(logical_id)
+        self._started.add(logical_id)
         props = {k: v for k, v in spec.get("Properties", {}).items() if k != "NotificationConfiguration"}
-        ref, attributes = creator(logical_id, self.resolver.resolve(props))
-        self._creating.discard(logical_id)
-        self.resolver.refs[logical_id] = ref
-        self.resolver.attributes[logical_id] = attributes
+        self.refs[logical_id], self.attributes[logical_id] = creator(logical_id, self.resolve(props))
 
-    def bucket(self, logical_id: str, props: dict[str, Any]) -> tuple[str, dict[str, str]]:
-        name = props.get("BucketName") or self.name(logical_id, max_len=63).lower()
+    def bucket_(self, logical_id: str, props: dict[str, Any]) -> tuple[str, dict[str, str]]:
+        name = props.get("BucketName") or self.name(logical_id, 63).lower()
         create_bucket(self.client("s3"), name, props, region=self.region)
-        return name, {"Arn": f"arn:aws:s3:::{name}", "DomainName": f"{name}.s3.amazonaws.com"}
+        return name, {"Arn": f"arn:aws:s3:::{name}"}
 
     def notifications(self, bucket: str, config: dict[str, Any]) -> None:
-        lambdas = []
+        functions = []
         for entry in config.get("LambdaConfigurations", []):
-            configuration = {"LambdaFunctionArn": entry["Function"], "Events": [entry["Event"]]}
+            function = {"LambdaFunctionArn": entry["Function"], "Events": [entry["Event"]]}
             if "Filter" in entry:
-                configuration["Filter"] = {"Key": {"FilterRules": entry["Filter"]["S3Key"]["Rules"]}}
-            lambdas.append(configuration)
+                function["Filter"] = {"Key": {"FilterRules": entry["Filter"]["S3Key"]["Rules"]}}
+            functions.append(function)
         self.client("s3").put_bucket_notification_configuration(
-            Bucket=bucket, NotificationConfiguration={"LambdaFunctionConfigurations": lambdas}
+            Bucket=bucket, NotificationConfiguration={"LambdaFunctionConfigurations": functions}
         )
 
     def table(self, logical_id: str, props: dict[str, Any]) -> tuple[str, dict[str, str]]:
         name = props.get("TableName") or self.name(logical_id)
-        table = create_table(self.client("dynamodb"), name, props)
-        return name, {"Arn": table["TableArn"]}
+        return name, {"Arn": create_table(self.client("dynamodb"), name, props)}
 
     def secret(self, logical_id: str, props: dict[str, Any]) -> tuple[str, dict[str, str]]:
         secrets = self.client("secretsmanager")
         # On AWS the operator fills an empty secret after deploying; locally it holds the Runway key.
         value = props.get("SecretString", self.runway_api_key)
-        generate = dict(props.get("GenerateSecretString", {}))
-        if generate:
-            template = generate.pop("SecretStringTemplate", None)
-            key = generate.pop("GenerateStringKey", None)
-            value = secrets.get_random_password(**generate)["RandomPassword"]
-            if template:
-                value = json.dumps({**json.loads(template), key: value})
+        if "GenerateSecretString" in props:
+            value = secrets.get_random_password(**props["GenerateSecretString"])["RandomPassword"]
         name = props.get("Name") or self.name(logical_id)
-        arn = secrets.create_secret(Name=name, Description=props.get("Description", ""), SecretString=value)
-        return arn["ARN"], {"Id": arn["ARN"]}
+        arn = secrets.create_secret(Name=name, SecretString=value)["ARN"]
+        return arn, {"Id": arn}
 
     def role(self, logical_id: str, props: dict[str, Any]) -> tuple[str, dict[str, str]]:
         iam = self.client("iam")
@@ -460,20 +421,19 @@ class _Deployer:
 
     def layer(self, logical_id: str, props: dict[str, Any]) -> tuple[str, dict[str, str]]:
         arn = self.client("lambda").publish_layer_version(
-            LayerName=props.get("LayerName", logical_id), Content={"ZipFile": _placeholder_zip()}
+            LayerName=props.get("LayerName", logical_id), Content={"ZipFile": EMPTY_ZIP}
         )["LayerVersionArn"]
         self.layer_dirs[arn] = ROOT / props["Content"]["S3Key"]
         return arn, {}
 
     def function(self, logical_id: str, props: dict[str, Any]) -> tuple[str, dict[str, str]]:
         name = props.get("FunctionName") or self.name(logical_id)
-        variables = {k: str(v) for k, v in props.get("Environment", {}).get("Variables", {}).items()}
-        environment = {**variables, **self.env_overrides}
-        passed = ("Description", "Runtime", "Handler", "Timeout", "MemorySize", "Architectures", "Layers")
+        variables = props.get("Environment", {}).get("Variables", {})
+        environment = {**{k: str(v) for k, v in variables.items()}, **self.env_overrides}
+        passed = ("Role", "Runtime", "Handler", "Timeout", "MemorySize", "Architectures", "Layers")
         arn = self.client("lambda").create_function(
             FunctionName=name,
-            Role=props["Role"],
-            Code={"ZipFile": _placeholder_zip()},
+            Code={"ZipFile": EMPTY_ZIP},
             Environment={"Variables": environment},
             **{key: props[key] for key in passed if key in props},
         )["FunctionArn"]
@@ -491,19 +451,15 @@ class _Deployer:
         return name, {"Arn": arn}
 
     def permission(self, logical_id: str, props: dict[str, Any]) -> tuple[str, dict[str, str]]:
-        passed = ("Action", "Principal", "SourceArn", "SourceAccount")
+        passed = ("Action", "FunctionName", "Principal", "SourceArn", "SourceAccount")
         self.client("lambda").add_permission(
-            FunctionName=props["FunctionName"],
-            StatementId=logical_id,
-            **{key: props[key] for key in passed if key in props},
+            StatementId=logical_id, **{k: props[k] for k in passed if k in props}
         )
         return logical_id, {}
 
     def event_invoke_config(self, logical_id: str, props: dict[str, Any]) -> tuple[str, dict[str, str]]:
-        passed = ("MaximumRetryAttempts", "MaximumEventAgeInSeconds")
-        self.client("lambda").put_function_event_invoke_config(
-            FunctionName=props["FunctionName"], **{key: props[key] for key in passed if key in props}
-        )
+        passed = ("FunctionName", "MaximumRetryAttempts", "MaximumEventAgeInSeconds")
+        self.client("lambda").put_function_event_invoke_config(**{k: props[k] for k in passed if k in props})
         return logical_id, {}
 
     def rule(self, logical_id: str, props: dict[str, Any]) -> tuple[str, dict[str, str]]:
@@ -513,15 +469,13 @@ class _Deployer:
             with contextlib.suppress(events.exceptions.ResourceAlreadyExistsException):
                 events.create_event_bus(Name=bus)
         name = props.get("Name") or self.name(logical_id)
-        rule: dict[str, Any] = {"Name": name, "EventBusName": bus, "State": props.get("State", "ENABLED")}
+        rule = {"Name": name, "EventBusName": bus, "State": props.get("State", "ENABLED")}
         if "EventPattern" in props:
             rule["EventPattern"] = json.dumps(props["EventPattern"])
         if "ScheduleExpression" in props:
             rule["ScheduleExpression"] = props["ScheduleExpression"]
         arn = events.put_rule(**rule)["RuleArn"]
-        answer = events.put_targets(Rule=name, EventBusName=bus, Targets=props.get("Targets", []))
-        if answer.get("FailedEntryCount"):
-            raise TemplateError(f"{logical_id}: targets refused: {answer['FailedEntries']}")
+        events.put_targets(Rule=name, EventBusName=bus, Targets=props.get("Targets", []))
         return name, {"Arn": arn}
 
     def state_machine(self, logical_id: str, props: dict[str, Any]) -> tuple[str, dict[str, str]]:
@@ -530,7 +484,7 @@ class _Deployer:
         else:
             text = props.get("DefinitionString") or json.dumps(props["Definition"])
         self.substitutions = props.get("DefinitionSubstitutions", {})
-        name = props.get("StateMachineName") or self.name(logical_id, max_len=80)
+        name = props.get("StateMachineName") or self.name(logical_id, 80)
         arn = self.client("stepfunctions").create_state_machine(
             name=name,
             definition=substitute_definition(text, self.substitutions),
@@ -539,87 +493,33 @@ class _Deployer:
         )["stateMachineArn"]
         return arn, {"Arn": arn, "Name": name}
 
-    def api_function(self) -> tuple[str | None, str]:
-        """The function behind the template's REST API (its proxy integration) and the API resource path."""
+    def find_api_function(self) -> None:
+        """The function behind the template's REST API (a proxy integration), and the API resource path."""
         for spec in self.template["Resources"].values():
             if spec["Type"] != "AWS::ApiGateway::RestApi":
                 continue
-            for path, methods in (
-                self.resolver.resolve(spec["Properties"].get("Body", {})).get("paths", {}).items()
-            ):
+            for path, methods in self.resolve(spec["Properties"].get("Body", {})).get("paths", {}).items():
                 for method in methods.values():
-                    uri = str(method.get("x-amazon-apigateway-integration", {}).get("uri", ""))
-                    for logical_id, function in self.functions.items():
+                    uri = method.get("x-amazon-apigateway-integration", {}).get("uri", "")
+                    for function in self.functions.values():
                         if f"/functions/{function.arn}/invocations" in uri:
-                            return logical_id, path
-        return None, "/{proxy+}"
+                            self.api_function, self.api_resource = function.logical_id, path
 
-    def capture_events(self) -> str:
-        """An SQS queue receiving every event the state machine sends to its bus (``LocalStack.events``)."""
+    def capture_events(self) -> None:
+        """An SQS queue receiving every event the state machine sends to its bus (:meth:`events`)."""
         sqs = self.client("sqs")
-        queue_url = sqs.create_queue(QueueName=f"{self.stack_name}-captured-events")["QueueUrl"]
-        attributes = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]
-        bus = self.substitutions.get("EventBusName", "default")
-        source = self.substitutions.get("EventSource")
-        pattern = {"source": [source]} if source else {"account": [ACCOUNT_ID]}
+        self.events_queue_url = sqs.create_queue(QueueName=f"{self.stack_name}-captured-events")["QueueUrl"]
+        queue = sqs.get_queue_attributes(QueueUrl=self.events_queue_url, AttributeNames=["QueueArn"])
+        pattern = {"source": [self.event_source]} if self.event_source else {"account": [ACCOUNT_ID]}
+        capture = {"Id": "capture", "Arn": queue["Attributes"]["QueueArn"]}
         self.rule(
-            "CaptureEvents",
-            {
-                "Name": f"{self.stack_name}-capture-events",
-                "EventBusName": bus,
-                "EventPattern": pattern,
-                "Targets": [{"Id": "capture", "Arn": attributes["QueueArn"]}],
-            },
+            "CaptureEvents", {"EventBusName": self.event_bus, "EventPattern": pattern, "Targets": [capture]}
         )
-        return str(queue_url)
 
 
-def deploy_stack(
-    session: Any,
-    *,
-    template_path: Path | str = TEMPLATE_PATH,
-    parameters: Mapping[str, Any] | None = None,
-    env_overrides: Mapping[str, str] | None = None,
-    runway_api_key: str = "local-simulator-key",
-    stack_name: str | None = None,
-    region: str = DEFAULT_REGION,
-) -> LocalStack:
-    """Create the template's resources through ``session`` (a boto3 Session inside ``mock_aws``)."""
-    sam = load_template(template_path)
-    deployer = _Deployer(
-        translate(sam, parameters),
-        session,
-        parameters=parameters,
-        stack_name=stack_name or f"videogen-local-{uuid.uuid4().hex[:6]}",
-        region=region,
-        runway_api_key=runway_api_key,
-        env_overrides=env_overrides or {},
-    )
-    deployer.deploy()
-    lambda_client = deployer.client("lambda")
-    for function in deployer.functions.values():
-        with contextlib.suppress(lambda_client.exceptions.ResourceNotFoundException):
-            config = lambda_client.get_function_event_invoke_config(FunctionName=function.name)
-            function.async_max_retries = int(config.get("MaximumRetryAttempts", 2))
-    outputs = {
-        name: deployer.resolver.resolve(output["Value"])
-        for name, output in deployer.template.get("Outputs", {}).items()
-        if "Condition" not in output or deployer.resolver.condition(output["Condition"])
-    }
-    api_function, api_resource = deployer.api_function()
-    return LocalStack(
-        session=session,
-        region=region,
-        outputs=outputs,
-        functions=deployer.functions,
-        event_sources=[
-            WiredEvent(logical_id, event_id, event["Type"])
-            for logical_id, spec in sam["Resources"].items()
-            for event_id, event in spec.get("Properties", {}).get("Events", {}).items()
-        ],
-        api_function=api_function,
-        api_resource=api_resource,
-        event_bus=str(deployer.substitutions.get("EventBusName", "default")),
-        event_source=deployer.substitutions.get("EventSource"),
-        events_queue_url=deployer.capture_events(),
-    )
+def deploy_stack(session: Any, **options: Any) -> LocalStack:
+    """Create the template's resources through ``session`` (a boto3 Session inside ``mock_aws``).
+
+    ``options``: :class:`LocalStack`'s keywords.
+    """
+    return LocalStack(session, **options).deploy()
