@@ -7,8 +7,8 @@ runtime does, so the state machine's ``Retry``/``Catch`` match on its class name
 
 Asynchronous invocations run on their own daemon thread, as Lambda's event queue does: a failed attempt is
 logged at ERROR and retried up to the function's ``MaximumRetryAttempts`` after Lambda's 1 and 2 minute
-delays (times the time scale). ``os.environ`` is process-wide: while a handler imports it holds that
-function's environment, afterwards the values every function agrees on.
+delays (times the time scale of ``local.moto_gaps``). ``os.environ`` is process-wide: while a handler
+imports it holds that function's environment, afterwards the values every function agrees on.
 """
 
 from __future__ import annotations
@@ -86,7 +86,6 @@ class LocalFunction:
     spec: FunctionSpec
     module: ModuleType
     handler: Callable[[Any, Any], Any]
-    retry_scale: float = 1.0  # multiplies ASYNC_RETRY_DELAYS
     _invocations: list[AsyncInvocation] = field(default_factory=list, repr=False)
     _closing: threading.Event = field(default_factory=threading.Event, repr=False)
 
@@ -141,8 +140,8 @@ class LocalFunction:
                     "".join(answer["stackTrace"]),
                     json.dumps(invocation.event, default=str),
                 )
-                delay = ASYNC_RETRY_DELAYS[min(attempt, len(ASYNC_RETRY_DELAYS)) - 1] * self.retry_scale
-                if attempt < attempts and self._closing.wait(delay):
+                delay = ASYNC_RETRY_DELAYS[min(attempt, len(ASYNC_RETRY_DELAYS)) - 1]
+                if attempt < attempts and self._closing.wait(delay * moto_gaps.time_scale()):
                     break
             log.error(
                 "%s: invocation from %s DROPPED after %d attempt(s) (no destination locally)",
@@ -254,9 +253,7 @@ def loaded(
             for logical_id, spec in specs.items():
                 _set_env({**spec.environment, **extra})
                 module, handler = _load_handler(spec)
-                functions[logical_id] = LocalFunction(
-                    spec, module, handler, 1.0 if clock is None else clock.scale
-                )
+                functions[logical_id] = LocalFunction(spec, module, handler)
         except BaseException:
             _set_env(saved_env)
             raise

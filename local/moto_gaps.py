@@ -125,18 +125,18 @@ def _send_to_targets(self: Rule, original_event: Any, transform_input: bool = Tr
 
 # Gap: the Step Functions interpreter really sleeps in Wait states and between Retry attempts. Patch: both
 # are multiplied by the installed time scale (0.01 turns a 10 s Wait into 0.1 s).
-def _scale() -> float:
+def time_scale() -> float:
     return _scales[-1] if _scales else 1.0
 
 
 def _wait_interval(self: WaitFunction, env: Any, wait_seconds: float) -> None:
-    deadline = time.monotonic() + max(wait_seconds, 0) * _scale()
+    deadline = time.monotonic() + max(wait_seconds, 0) * time_scale()
     while env.is_running() and (remaining := deadline - time.monotonic()) > 0:
         env.program_state_event.wait(remaining)  # pulsed when the execution is stopped
 
 
 _retrier_time = types.SimpleNamespace(**{k: getattr(time, k) for k in dir(time) if not k.startswith("__")})
-_retrier_time.sleep = lambda seconds: time.sleep(max(seconds, 0) * _scale())
+_retrier_time.sleep = lambda seconds: time.sleep(max(seconds, 0) * time_scale())
 
 _PATCHES: list[tuple[Any, str, Any]] = [
     (LambdaSimpleBackend, "invoke", _invoke),

@@ -4,17 +4,10 @@
 
 Jobs start as on AWS: the request is POSTed to ``/generations`` of the template's API function (an API
 Gateway proxy event, invoked through moto), then the execution named by the answered job id is followed.
-Local files given as inputs are first put in the bucket under ``uploads/`` and passed as ``s3://`` URIs.
-Archived files are copied to ``out/<job id>/``; the last line printed is ``video: <path>``. Runway is the
-project's simulator unless ``RUNWAYML_BASE_URL`` is set (that server, with ``RUNWAYML_API_SECRET``) or
-``--live`` is given (the real API; spends credits).
-
-Python API (what the end-to-end tests use)::
-
-    with LocalPipeline(time_scale=0.01, env_overrides={"POLL_MIN_WAIT_SECONDS": "5"}) as p:
-        job = p.run({"prompt": "a boat", "model": "gen4.5"})
-        job.status, job.record, job.manifest, p.simulator.created_tasks(), p.events()
-        p.async_invocations("S3TriggerFunction")  # deliveries of S3 notifications, each with .wait()
+Local input files are first put in the bucket under ``uploads/``. Archived files are copied to
+``out/<job id>/``; the last line printed is ``video: <path>``. Runway is the project's simulator unless
+``RUNWAYML_BASE_URL`` is set (that server, with ``RUNWAYML_API_SECRET``) or ``--live`` is given (the real
+API; spends credits). ``LocalPipeline`` is what the end-to-end tests use.
 """
 
 from __future__ import annotations
@@ -36,7 +29,6 @@ from pathlib import Path
 from typing import Any
 
 import boto3
-from botocore.exceptions import ClientError
 from moto import mock_aws
 from moto.core.config import DefaultConfig
 
@@ -137,16 +129,22 @@ class LocalPipeline:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        # Event deliveries still running (S3 trigger, notify) finish first: they may start executions.
-        lambdas.quiesce(self._functions.values())
-        running = self.sfn.list_executions(
-            stateMachineArn=self.stack_.state_machine_arn, statusFilter="RUNNING"
-        )
-        for execution in running["executions"]:
-            with contextlib.suppress(ClientError):  # it may have ended meanwhile
-                self.sfn.stop_execution(executionArn=execution["executionArn"], error="LocalPipelineClosed")
-        self.stack = None
-        self._exit.close()
+        try:
+            # Event deliveries still running (S3 trigger, notify) finish first: they may start executions.
+            lambdas.quiesce(self._functions.values())
+            running = self.sfn.list_executions(
+                stateMachineArn=self.stack_.state_machine_arn, statusFilter="RUNNING"
+            )
+            for execution in running["executions"]:
+                try:
+                    self.sfn.stop_execution(
+                        executionArn=execution["executionArn"], error="LocalPipelineClosed"
+                    )
+                except Exception as error:  # it ended meanwhile, or had not really started yet
+                    log.warning("could not stop %s: %s", execution["executionArn"], error)
+        finally:
+            self.stack = None
+            self._exit.close()
 
     # --- resources ------------------------------------------------------------------------------------
 

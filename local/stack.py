@@ -61,7 +61,7 @@ def translate(template: Mapping[str, Any], parameters: Mapping[str, Any] | None 
 
 
 class Resolver:
-    """Evaluates Ref, GetAtt, Sub, If, Equals, Not, And, Or, Join, Select, Split and conditions.
+    """Evaluates Ref, GetAtt, Sub, If, Equals, Join, Select, Split, conditions and pseudo parameters.
 
     ``refs`` and ``attributes`` hold what ``Ref`` and ``Fn::GetAtt`` answer; :meth:`create` is called for a
     resource that has no answer yet.
@@ -145,9 +145,6 @@ class Resolver:
         if name == "Equals":
             left, right = self.resolve(arg)
             return str(left) == str(right)
-        if name in ("Not", "And", "Or"):
-            values = [bool(v) for v in self.resolve(arg)]
-            return {"Not": not values[0], "And": all(values), "Or": any(values)}[name]
         if name == "Join":
             separator, items = self.resolve(arg)
             return str(separator).join(str(v) for v in items)
@@ -472,17 +469,12 @@ class LocalStack(Resolver):
         rule = {"Name": name, "EventBusName": bus, "State": props.get("State", "ENABLED")}
         if "EventPattern" in props:
             rule["EventPattern"] = json.dumps(props["EventPattern"])
-        if "ScheduleExpression" in props:
-            rule["ScheduleExpression"] = props["ScheduleExpression"]
         arn = events.put_rule(**rule)["RuleArn"]
         events.put_targets(Rule=name, EventBusName=bus, Targets=props.get("Targets", []))
         return name, {"Arn": arn}
 
     def state_machine(self, logical_id: str, props: dict[str, Any]) -> tuple[str, dict[str, str]]:
-        if "DefinitionS3Location" in props:
-            text = (ROOT / props["DefinitionS3Location"]["Key"]).read_text(encoding="utf-8")
-        else:
-            text = props.get("DefinitionString") or json.dumps(props["Definition"])
+        text = (ROOT / props["DefinitionS3Location"]["Key"]).read_text(encoding="utf-8")
         self.substitutions = props.get("DefinitionSubstitutions", {})
         name = props.get("StateMachineName") or self.name(logical_id, 80)
         arn = self.client("stepfunctions").create_state_machine(
