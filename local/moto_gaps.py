@@ -138,19 +138,18 @@ def _wait_interval(self: WaitFunction, env: Any, wait_seconds: float) -> None:
 _retrier_time = types.SimpleNamespace(**{k: getattr(time, k) for k in dir(time) if not k.startswith("__")})
 _retrier_time.sleep = lambda seconds: time.sleep(max(seconds, 0) * time_scale())
 
-_PATCHES: list[tuple[Any, str, Any]] = [
-    (LambdaSimpleBackend, "invoke", _invoke),
-    (notifications, "_invoke_awslambda", _invoke_awslambda),
-    (S3Response, "key_response", _key_response),
-    (Rule, "send_to_targets", _send_to_targets),
-    (WaitFunction, "_wait_interval", _wait_interval),
-    (retrier_decl, "time", _retrier_time),
-]
-_ORIGINALS = {(owner, name): getattr(owner, name) for owner, name, _ in _PATCHES}
 _original_invoke = LambdaSimpleBackend.invoke
 _original_invoke_awslambda = notifications._invoke_awslambda
 _original_key_response = S3Response.key_response
 _original_send_to_targets = Rule.send_to_targets
+_PATCHES: list[tuple[Any, str, Any, Any]] = [  # (owner, attribute, patch, original)
+    (LambdaSimpleBackend, "invoke", _invoke, _original_invoke),
+    (notifications, "_invoke_awslambda", _invoke_awslambda, _original_invoke_awslambda),
+    (S3Response, "key_response", _key_response, _original_key_response),
+    (Rule, "send_to_targets", _send_to_targets, _original_send_to_targets),
+    (WaitFunction, "_wait_interval", _wait_interval, WaitFunction._wait_interval),
+    (retrier_decl, "time", _retrier_time, retrier_decl.time),
+]
 
 
 def install(scale: float = 1.0) -> None:
@@ -160,7 +159,7 @@ def install(scale: float = 1.0) -> None:
     with _lock:
         _scales.append(float(scale))
         if len(_scales) == 1:
-            for owner, name, patch in _PATCHES:
+            for owner, name, patch, _ in _PATCHES:
                 setattr(owner, name, patch)
 
 
@@ -168,5 +167,5 @@ def uninstall() -> None:
     with _lock:
         _scales.pop()
         if not _scales:
-            for owner, name, _ in _PATCHES:
-                setattr(owner, name, _ORIGINALS[owner, name])
+            for owner, name, _, original in _PATCHES:
+                setattr(owner, name, original)

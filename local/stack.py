@@ -130,11 +130,11 @@ class Resolver:
             if key == "Condition":
                 return self.condition(arg)
             if key.startswith("Fn::"):
-                return self._function(key[4:], arg)
+                return self._intrinsic(key[4:], arg)
         resolved = {k: self.resolve(v) for k, v in value.items()}
         return {k: v for k, v in resolved.items() if v is not NO_VALUE}
 
-    def _function(self, name: str, arg: Any) -> Any:  # noqa: PLR0911
+    def _intrinsic(self, name: str, arg: Any) -> Any:  # noqa: PLR0911
         if name == "GetAtt":
             return self.get_att(*(arg if isinstance(arg, list) else arg.split(".", 1)))
         if name == "Sub":
@@ -241,7 +241,7 @@ class WiredEvent(NamedTuple):
     type: str
 
 
-EMPTY_ZIP = b"PK\x05\x06" + bytes(18)  # the code runs in-process (local/lambdas.py)
+EMPTY_ZIP = b"PK\x05\x06" + bytes(18)  # an empty zip archive: the code runs in-process (local/lambdas.py)
 
 
 class LocalStack(Resolver):
@@ -277,17 +277,17 @@ class LocalStack(Resolver):
         self._events_lock = threading.Lock()
         self._started: set[str] = set()
         self.creators = {
-            "AWS::S3::Bucket": self.bucket_,
-            "AWS::DynamoDB::Table": self.table,
-            "AWS::SecretsManager::Secret": self.secret,
-            "AWS::IAM::Role": self.role,
-            "AWS::Logs::LogGroup": self.log_group,
-            "AWS::Lambda::LayerVersion": self.layer,
-            "AWS::Lambda::Function": self.function,
-            "AWS::Lambda::Permission": self.permission,
-            "AWS::Lambda::EventInvokeConfig": self.event_invoke_config,
-            "AWS::Events::Rule": self.rule,
-            "AWS::StepFunctions::StateMachine": self.state_machine,
+            "AWS::S3::Bucket": self._bucket,
+            "AWS::DynamoDB::Table": self._table,
+            "AWS::SecretsManager::Secret": self._secret,
+            "AWS::IAM::Role": self._role,
+            "AWS::Logs::LogGroup": self._log_group,
+            "AWS::Lambda::LayerVersion": self._layer,
+            "AWS::Lambda::Function": self._function,
+            "AWS::Lambda::Permission": self._permission,
+            "AWS::Lambda::EventInvokeConfig": self._event_invoke_config,
+            "AWS::Events::Rule": self._rule,
+            "AWS::StepFunctions::StateMachine": self._state_machine,
         }
 
     @property
@@ -346,7 +346,7 @@ class LocalStack(Resolver):
         for logical_id, spec in resources.items():
             notifications = spec.get("Properties", {}).get("NotificationConfiguration")
             if spec["Type"] == "AWS::S3::Bucket" and notifications and self.enabled(logical_id):
-                self.notifications(self.refs[logical_id], self.resolve(notifications))
+                self._notifications(self.refs[logical_id], self.resolve(notifications))
         lambda_client = self.client("lambda")
         for function in self.functions.values():
             with contextlib.suppress(lambda_client.exceptions.ResourceNotFoundException):
@@ -358,8 +358,10 @@ class LocalStack(Resolver):
 
     def create(self, logical_id: str) -> None:
         spec = self.template["Resources"][logical_id]
-        if logical_id in self._started or not self.enabled(logical_id):
-            raise TemplateError(f"{logical_id}: circular reference, or its condition is false")
+        if logical_id in self._started:
+            raise TemplateError(f"circular reference through {logical_id}")
+        if not self.enabled(logical_id):
+            raise TemplateError(f"{logical_id} is referred to but its condition is false")
         creator = self.creators.get(spec["Type"])
         if creator is None:
             log.debug("%s (%s) is not deployed locally", logical_id, spec["Type"])
@@ -369,12 +371,12 @@ class LocalStack(Resolver):
         props = {k: v for k, v in spec.get("Properties", {}).items() if k != "NotificationConfiguration"}
         self.refs[logical_id], self.attributes[logical_id] = creator(logical_id, self.resolve(props))
 
-    def bucket_(self, logical_id: str, props: dict[str, Any]) -> tuple[str, dict[str, str]]:
+    def _bucket(self, logical_id: str, props: dict[str, Any]) -> tuple[str, dict[str, str]]:
         name = props.get("BucketName") or self.name(logical_id, 63).lower()
         create_bucket(self.client("s3"), name, props, region=self.region)
         return name, {"Arn": f"arn:aws:s3:::{name}"}
 
-    def notifications(self, bucket: str, config: dict[str, Any]) -> None:
+    def _notifications(self, bucket: str, config: dict[str, Any]) -> None:
         functions = []
         for entry in config.get("LambdaConfigurations", []):
             function = {"LambdaFunctionArn": entry["Function"], "Events": [entry["Event"]]}
@@ -385,11 +387,11 @@ class LocalStack(Resolver):
             Bucket=bucket, NotificationConfiguration={"LambdaFunctionConfigurations": functions}
         )
 
-    def table(self, logical_id: str, props: dict[str, Any]) -> tuple[str, dict[str, str]]:
+    def _table(self, logical_id: str, props: dict[str, Any]) -> tuple[str, dict[str, str]]:
         name = props.get("TableName") or self.name(logical_id)
         return name, {"Arn": create_table(self.client("dynamodb"), name, props)}
 
-    def secret(self, logical_id: str, props: dict[str, Any]) -> tuple[str, dict[str, str]]:
+    def _secret(self, logical_id: str, props: dict[str, Any]) -> tuple[str, dict[str, str]]:
         secrets = self.client("secretsmanager")
         # On AWS the operator fills an empty secret after deploying; locally it holds the Runway key.
         value = props.get("SecretString", self.runway_api_key)
@@ -399,7 +401,7 @@ class LocalStack(Resolver):
         arn = secrets.create_secret(Name=name, SecretString=value)["ARN"]
         return arn, {"Id": arn}
 
-    def role(self, logical_id: str, props: dict[str, Any]) -> tuple[str, dict[str, str]]:
+    def _role(self, logical_id: str, props: dict[str, Any]) -> tuple[str, dict[str, str]]:
         iam = self.client("iam")
         name = props.get("RoleName") or self.name(logical_id)
         trust = json.dumps(props["AssumeRolePolicyDocument"])
@@ -411,19 +413,19 @@ class LocalStack(Resolver):
             )
         return name, {"Arn": arn}
 
-    def log_group(self, logical_id: str, props: dict[str, Any]) -> tuple[str, dict[str, str]]:
+    def _log_group(self, logical_id: str, props: dict[str, Any]) -> tuple[str, dict[str, str]]:
         name = props.get("LogGroupName") or self.name(logical_id)
         self.client("logs").create_log_group(logGroupName=name)
         return name, {"Arn": f"arn:aws:logs:{self.region}:{ACCOUNT_ID}:log-group:{name}:*"}
 
-    def layer(self, logical_id: str, props: dict[str, Any]) -> tuple[str, dict[str, str]]:
+    def _layer(self, logical_id: str, props: dict[str, Any]) -> tuple[str, dict[str, str]]:
         arn = self.client("lambda").publish_layer_version(
             LayerName=props.get("LayerName", logical_id), Content={"ZipFile": EMPTY_ZIP}
         )["LayerVersionArn"]
         self.layer_dirs[arn] = ROOT / props["Content"]["S3Key"]
         return arn, {}
 
-    def function(self, logical_id: str, props: dict[str, Any]) -> tuple[str, dict[str, str]]:
+    def _function(self, logical_id: str, props: dict[str, Any]) -> tuple[str, dict[str, str]]:
         name = props.get("FunctionName") or self.name(logical_id)
         variables = props.get("Environment", {}).get("Variables", {})
         environment = {**{k: str(v) for k, v in variables.items()}, **self.env_overrides}
@@ -447,19 +449,19 @@ class LocalStack(Resolver):
         )
         return name, {"Arn": arn}
 
-    def permission(self, logical_id: str, props: dict[str, Any]) -> tuple[str, dict[str, str]]:
+    def _permission(self, logical_id: str, props: dict[str, Any]) -> tuple[str, dict[str, str]]:
         passed = ("Action", "FunctionName", "Principal", "SourceArn", "SourceAccount")
         self.client("lambda").add_permission(
             StatementId=logical_id, **{k: props[k] for k in passed if k in props}
         )
         return logical_id, {}
 
-    def event_invoke_config(self, logical_id: str, props: dict[str, Any]) -> tuple[str, dict[str, str]]:
+    def _event_invoke_config(self, logical_id: str, props: dict[str, Any]) -> tuple[str, dict[str, str]]:
         passed = ("FunctionName", "MaximumRetryAttempts", "MaximumEventAgeInSeconds")
         self.client("lambda").put_function_event_invoke_config(**{k: props[k] for k in passed if k in props})
         return logical_id, {}
 
-    def rule(self, logical_id: str, props: dict[str, Any]) -> tuple[str, dict[str, str]]:
+    def _rule(self, logical_id: str, props: dict[str, Any]) -> tuple[str, dict[str, str]]:
         events = self.client("events")
         bus = props.get("EventBusName", "default")
         if bus != "default":
@@ -473,7 +475,7 @@ class LocalStack(Resolver):
         events.put_targets(Rule=name, EventBusName=bus, Targets=props.get("Targets", []))
         return name, {"Arn": arn}
 
-    def state_machine(self, logical_id: str, props: dict[str, Any]) -> tuple[str, dict[str, str]]:
+    def _state_machine(self, logical_id: str, props: dict[str, Any]) -> tuple[str, dict[str, str]]:
         text = (ROOT / props["DefinitionS3Location"]["Key"]).read_text(encoding="utf-8")
         self.substitutions = props.get("DefinitionSubstitutions", {})
         name = props.get("StateMachineName") or self.name(logical_id, 80)
@@ -504,7 +506,7 @@ class LocalStack(Resolver):
         queue = sqs.get_queue_attributes(QueueUrl=self.events_queue_url, AttributeNames=["QueueArn"])
         pattern = {"source": [self.event_source]} if self.event_source else {"account": [ACCOUNT_ID]}
         capture = {"Id": "capture", "Arn": queue["Attributes"]["QueueArn"]}
-        self.rule(
+        self._rule(
             "CaptureEvents", {"EventBusName": self.event_bus, "EventPattern": pattern, "Targets": [capture]}
         )
 
