@@ -23,9 +23,10 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import boto3
+import yaml
 from samtranslator.parser.parser import Parser
 from samtranslator.translator.translator import Translator
-from samtranslator.yaml_helper import yaml_parse
+from samtranslator.yaml_helper import intrinsics_multi_constructor
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE_PATH = ROOT / "template.yaml"
@@ -41,9 +42,16 @@ class TemplateError(Exception):
     """The template uses something the local stack cannot resolve or create."""
 
 
+class _CfnLoader(yaml.SafeLoader):
+    """Reads ``!Ref``, ``!Sub``... with SAM's own constructor; ``yaml.SafeLoader`` itself is unchanged."""
+
+
+_CfnLoader.add_multi_constructor("!", intrinsics_multi_constructor)
+
+
 def load_template(path: Path | str = TEMPLATE_PATH) -> dict[str, Any]:
     """The template in CloudFormation's JSON form (``{"Ref": ...}``, ``{"Fn::...": ...}``)."""
-    template: dict[str, Any] = yaml_parse(Path(path).read_text(encoding="utf-8"))
+    template: dict[str, Any] = yaml.load(Path(path).read_text(encoding="utf-8"), Loader=_CfnLoader)  # noqa: S506
     return template
 
 
