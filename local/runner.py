@@ -16,7 +16,6 @@ import argparse
 import contextlib
 import json
 import logging
-import mimetypes
 import os
 import sys
 import time
@@ -42,7 +41,6 @@ SIMULATOR_API_KEY = "local-simulator-key"
 DEMO_TIME_SCALE = 0.1
 FINAL_EXECUTION_STATUSES = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
 INPUT_FIELDS = ("image", "last_image", "video", "character", "reference")
-VIDEO_EXTENSIONS = {".mp4", ".mov", ".webm", ".m4v"}
 MOTO_CONFIG: DefaultConfig = {
     "stepfunctions": {"execute_state_machine": True},
     "lambda": {"use_docker": False},
@@ -75,8 +73,10 @@ class JobResult:
 
     @property
     def video(self) -> Path | None:
-        """The first downloaded video output (after :meth:`LocalPipeline.download`)."""
-        return next((f for f in self.files if f.suffix.lower() in VIDEO_EXTENSIONS), None)
+        """The first downloaded output the manifest calls a video (after :meth:`LocalPipeline.download`)."""
+        outputs = (self.manifest or {}).get("outputs", [])
+        videos = {o["key"].rsplit("/", 1)[-1] for o in outputs if o["content_type"].startswith("video/")}
+        return next((f for f in self.files if f.name in videos), None)
 
 
 class LocalPipeline:
@@ -204,12 +204,19 @@ class LocalPipeline:
     # --- running jobs ---------------------------------------------------------------------------------
 
     def upload_input(self, path: Path | str) -> str:
-        """Put a local file under ``uploads/<random id>/`` in the bucket; returns its ``s3://`` URI."""
+        """Upload a local file the way an API client does (``POST /uploads``, then the PUT it describes);
+        returns the ``s3://`` URI to put in the request."""
         path = Path(path).expanduser()
-        key = f"uploads/{uuid.uuid4()}/{path.name}"
-        content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-        self.s3.upload_file(str(path), self.bucket, key, ExtraArgs={"ContentType": content_type})
-        return f"s3://{self.bucket}/{key}"
+        answer = self.call_api("POST", "/uploads", {"filename": path.name, "size": path.stat().st_size})
+        ticket = json.loads(answer.get("body") or "{}")
+        if answer["statusCode"] != 201:
+            raise RunnerError(f"the API refused {path.name}: {ticket.get('message')}")
+        bucket, _, key = ticket["s3_uri"].removeprefix("s3://").partition("/")
+        # The presigned PUT, made through boto3: moto answers boto3 in process, not a plain HTTP client.
+        self.s3.upload_file(
+            str(path), bucket, key, ExtraArgs={"ContentType": ticket["headers"]["Content-Type"]}
+        )
+        return str(ticket["s3_uri"])
 
     def call_api(
         self, method: str, path: str, body: Any = None, headers: Mapping[str, str] | None = None
@@ -247,13 +254,8 @@ class LocalPipeline:
             raise RunnerError(f"the API function failed: {payload['errorType']}: {payload['errorMessage']}")
         return payload
 
-    def start_job(
-        self, request: Mapping[str, Any], *, idempotency_key: str | None = None, source: str | None = None
-    ) -> str:
-        """POST the request to ``/generations`` (local files uploaded first); returns the job id.
-
-        ``source`` is ignored (kept for older callers): the API records every job it starts as ``api``.
-        """
+    def start_job(self, request: Mapping[str, Any], *, idempotency_key: str | None = None) -> str:
+        """POST the request to ``/generations`` (local files uploaded first); returns the job id."""
         prepared = dict(request)
         for name in INPUT_FIELDS:
             if name in prepared and _is_local_file(str(prepared[name])):
@@ -310,12 +312,9 @@ class LocalPipeline:
         *,
         timeout: float | None = None,
         idempotency_key: str | None = None,
-        source: str | None = None,
     ) -> JobResult:
         """Start a job and wait for it to end."""
-        return self.wait(
-            self.start_job(request, idempotency_key=idempotency_key, source=source), timeout=timeout
-        )
+        return self.wait(self.start_job(request, idempotency_key=idempotency_key), timeout=timeout)
 
     def read_json(self, key: str) -> dict[str, Any] | None:
         try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import struct
 import zlib
 from pathlib import Path
@@ -41,7 +42,7 @@ def png_bytes(width: int = 8, height: int = 8) -> bytes:
 
 
 def run(pipeline: LocalPipeline, request: dict[str, Any]) -> Any:
-    return pipeline.run(request, source="cli", timeout=TIMEOUT)
+    return pipeline.run(request, timeout=TIMEOUT)
 
 
 def test_text_to_video(pipeline: LocalPipeline) -> None:
@@ -55,7 +56,7 @@ def test_text_to_video(pipeline: LocalPipeline) -> None:
     assert pipeline.read_object(output["key"])[4:8] == b"ftyp"
     task = assert_one_task(pipeline, job, endpoint="text_to_video", model="gen4.5")
     assert task.body["promptText"] == request["prompt"]
-    assert job.record["source"] == "cli"
+    assert job.record["source"] == "api"  # the runner starts jobs through the API function
     assert job.record["credits_charged"] == job.manifest["credits"]["charged"] > 0
     assert_announced(pipeline, job.job_id, "Video Generation Succeeded", "SUCCEEDED")
 
@@ -71,13 +72,15 @@ def test_image_to_video_from_an_https_url(pipeline: LocalPipeline) -> None:
 
 
 def test_image_to_video_from_an_s3_object(pipeline: LocalPipeline, tmp_path: Path) -> None:
-    # GIVEN a local PNG: the runner puts it in the bucket under uploads/<job id>/ and passes its s3:// URI
+    # GIVEN a local PNG: the runner puts it in the bucket under uploads/<uuid>/ and passes its s3:// URI
     frame = tmp_path / "frame.png"
     frame.write_bytes(png_bytes())
     job = run(pipeline, {"model": "gen4_turbo", "image": str(frame), "prompt": "the boat sails away"})
     # THEN the submit step uploaded it to Runway (ephemeral upload) and the task used the runway:// URI
     assert_archived(pipeline, job)
-    assert job.record["request"]["image"] == f"s3://{pipeline.bucket}/uploads/{job.job_id}/frame.png"
+    assert re.fullmatch(
+        rf"s3://{pipeline.bucket}/uploads/[0-9a-f-]{{36}}/frame\.png", job.record["request"]["image"]
+    )
     task = assert_one_task(pipeline, job, endpoint="image_to_video", model="gen4_turbo")
     assert str(task.body["promptImage"]).startswith("runway://")
     uploads = [r for r in pipeline.simulator.requests if r.method == "POST" and r.path == "/v1/uploads"]

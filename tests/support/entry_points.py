@@ -159,7 +159,7 @@ def entry_stack(monkeypatch: Any) -> Iterator[EntryStack]:
         idem = create_idempotency_table(dynamodb, "idempotency-test")
         sfn = session.client("stepfunctions")
         arn = sfn.create_state_machine(
-            name="generate-video-test",
+            name="videogen-local-generate-video",  # the name the template gives it (stack videogen-local)
             definition=PASS_DEFINITION,
             roleArn=f"arn:aws:iam::{ACCOUNT}:role/sfn",
         )["stateMachineArn"]

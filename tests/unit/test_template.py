@@ -204,3 +204,44 @@ def test_cfn_lint_passes() -> None:
         [*cfn_lint(), str(TEMPLATE)], capture_output=True, text=True, cwd=ROOT, timeout=300, check=False
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def dependencies(value: Any) -> Iterator[str]:
+    """Logical ids ``value`` depends on: Ref, GetAtt and the ``${...}`` names of Fn::Sub."""
+    yield from refs(value)
+    if isinstance(value, dict):
+        for item in value.values():
+            yield from dependencies(item) if isinstance(item, dict | list) else ()
+        sub = value.get("Fn::Sub")
+        text = sub[0] if isinstance(sub, list) else sub
+        if isinstance(text, str):
+            yield from (name.split(".")[0] for name in PLACEHOLDER.findall(text) if "::" not in name)
+    elif isinstance(value, list):
+        for item in value:
+            yield from dependencies(item)
+
+
+def test_translated_template_has_no_circular_dependency(transformed: dict[str, Any]) -> None:
+    # GIVEN what CloudFormation would deploy WHEN its resources' references are followed
+    resources = transformed["Resources"]
+    edges = {
+        name: {d for d in dependencies(spec.get("Properties", {})) if d in resources}
+        | set([spec["DependsOn"]] if isinstance(spec.get("DependsOn"), str) else spec.get("DependsOn", []))
+        for name, spec in resources.items()
+    }
+    # THEN no resource depends on itself through others (CloudFormation refuses such a stack)
+    state: dict[str, int] = {}
+
+    def visit(node: str, path: list[str]) -> list[str] | None:
+        state[node] = 1
+        for nxt in sorted(edges[node]):
+            if state.get(nxt) == 1:
+                return [*path, node, nxt]
+            if nxt not in state and (cycle := visit(nxt, [*path, node])):
+                return cycle
+        state[node] = 2
+        return None
+
+    for start in sorted(edges):
+        if start not in state:
+            assert (cycle := visit(start, [])) is None, " -> ".join(cycle)
