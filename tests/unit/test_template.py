@@ -132,6 +132,19 @@ def test_state_machine_invokes_exactly_the_pipeline_functions(transformed: dict[
     assert invoked == PIPELINE_FUNCTIONS
 
 
+def test_the_api_reaches_runway_only_through_the_cancel_function(transformed: dict[str, Any]) -> None:
+    # GIVEN the API function's role as SAM generates it
+    role = transformed["Resources"]["ApiFunctionRole"]
+    invoked: set[str] = set()
+    for statement in statements(role):
+        if any(a.lower().startswith("lambda:") for a in actions(statement)):
+            invoked |= set(refs(statement["Resource"]))
+        # THEN it cannot read the Runway key
+        assert "secretsmanager:GetSecretValue" not in actions(statement)
+    # AND the only function it may invoke is the cancel function (which owns Runway cancels)
+    assert invoked == {"CancelFunction"}
+
+
 def test_lambda_tasks_use_the_invoked_functions(sam_template: dict[str, Any], asl_text: str) -> None:
     _, spec = state_machine(sam_template)
     substitutions = spec["Properties"]["DefinitionSubstitutions"]
