@@ -87,7 +87,7 @@ class LocalFunction:
     module: ModuleType
     handler: Callable[[Any, Any], Any]
     _invocations: list[AsyncInvocation] = field(default_factory=list, repr=False)
-    _closing: threading.Event = field(default_factory=threading.Event, repr=False)
+    closing: threading.Event = field(default_factory=threading.Event, repr=False)
 
     def invoke(self, body: Any, response_headers: dict[str, Any]) -> bytes:
         """Run the handler on a JSON body; an exception becomes an ``Unhandled`` error payload."""
@@ -101,13 +101,11 @@ class LocalFunction:
         """Queue an ``Event`` invocation: the handler runs on its own thread; this returns at once."""
         event = _parse(body)
         invocation = AsyncInvocation(self.spec.logical_id, event, _event_source(event))
-        if self._closing.is_set():
+        if self.closing.is_set():
             invocation.error = {"errorType": "StackClosed", "errorMessage": "the local stack is closing"}
             invocation.done.set()
             log.warning(
-                "%s: invocation from %s dropped, the stack is closing",
-                self.spec.logical_id,
-                invocation.source,
+                "%s: invocation from %s dropped (stack closing)", self.spec.logical_id, invocation.source
             )
             return invocation
         self._invocations.append(invocation)
@@ -141,7 +139,7 @@ class LocalFunction:
                     json.dumps(invocation.event, default=str),
                 )
                 delay = ASYNC_RETRY_DELAYS[min(attempt, len(ASYNC_RETRY_DELAYS)) - 1]
-                if attempt < attempts and self._closing.wait(delay * moto_gaps.time_scale()):
+                if attempt < attempts and self.closing.wait(delay * moto_gaps.time_scale()):
                     break
             log.error(
                 "%s: invocation from %s DROPPED after %d attempt(s) (no destination locally)",
@@ -154,15 +152,6 @@ class LocalFunction:
             log.exception("%s: asynchronous invocation crashed", self.spec.logical_id)
         finally:
             invocation.done.set()
-
-    def close(self, deadline: float) -> None:
-        """Refuse new asynchronous invocations, cancel pending retries, wait for the running ones."""
-        self._closing.set()
-        for invocation in self.async_invocations():
-            if not invocation.done.wait(max(0.0, deadline - time.monotonic())):
-                log.error(
-                    "%s: invocation from %s outlived its stack", self.spec.logical_id, invocation.source
-                )
 
 
 def _event_source(event: Any) -> str:
@@ -227,7 +216,10 @@ def quiesce(functions: Iterable[LocalFunction], timeout: float = CLOSE_WAIT_SECO
     """Refuse new asynchronous invocations, cancel pending retries and wait for the running ones."""
     deadline = time.monotonic() + timeout
     for function in functions:
-        function.close(deadline)
+        function.closing.set()
+        for invocation in function.async_invocations():
+            if not invocation.done.wait(max(0.0, deadline - time.monotonic())):
+                log.error("%s: invocation from %s outlived its stack", invocation.function, invocation.source)
 
 
 @contextmanager

@@ -1,6 +1,7 @@
 """Run one generation end to end on this machine: moto + the deployed template + the real handlers + Runway.
 
-``python -m local.runner --prompt "..." [--model M] [--image I] [--video V] [--ratio R] [--duration D]``
+``python -m local.runner --prompt "..." [--model M] [--image I] [--video V] [--ratio R] [--duration D]
+[--time-scale S] [--out DIR] [--live] [--verbose]``
 
 Jobs start as on AWS: the request is POSTed to ``/generations`` of the template's API function (an API
 Gateway proxy event, invoked through moto), then the execution named by the answered job id is followed.
@@ -23,7 +24,6 @@ import uuid
 import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -178,10 +178,9 @@ class LocalPipeline:
         """The in-process function of ``logical_id`` (its ``handler`` may be wrapped by tests)."""
         return self._functions[logical_id]
 
-    def async_invocations(self, logical_id: str | None = None) -> list[lambdas.AsyncInvocation]:
-        """Asynchronous invocations so far (S3 notifications, EventBridge rules, ``Event`` invokes)."""
-        functions = [self.function(logical_id)] if logical_id else self._functions.values()
-        return [invocation for function in functions for invocation in function.async_invocations()]
+    def async_invocations(self, logical_id: str) -> list[lambdas.AsyncInvocation]:
+        """The function's asynchronous invocations so far (S3 notifications, EventBridge rules, ``Event``)."""
+        return self.function(logical_id).async_invocations()
 
     def events(self) -> list[dict[str, Any]]:
         """Every event sent to the pipeline's bus so far, oldest first."""
@@ -191,9 +190,9 @@ class LocalPipeline:
         return f"{self.stack_.state_machine_arn.replace(':stateMachine:', ':execution:')}:{job_id}"
 
     def job(self, job_id: str) -> dict[str, Any] | None:
-        """The job record, as plain Python values."""
+        """The job record as DynamoDB stores it (numbers are Decimals, sets stay sets)."""
         item = self.jobs_table.get_item(Key={"job_id": job_id}, ConsistentRead=True).get("Item")
-        return _plain(item) if item else None
+        return dict(item) if item else None
 
     def history(self, job_id: str) -> list[dict[str, Any]]:
         pages = self.sfn.get_paginator("get_execution_history").paginate(
@@ -207,7 +206,7 @@ class LocalPipeline:
         """Upload a local file the way an API client does (``POST /uploads``, then the PUT it describes);
         returns the ``s3://`` URI to put in the request."""
         path = Path(path).expanduser()
-        answer = self.call_api("POST", "/uploads", {"filename": path.name, "size": path.stat().st_size})
+        answer = self.post("/uploads", {"filename": path.name, "size": path.stat().st_size})
         ticket = json.loads(answer.get("body") or "{}")
         if answer["statusCode"] != 201:
             raise RunnerError(f"the API refused {path.name}: {ticket.get('message')}")
@@ -218,17 +217,15 @@ class LocalPipeline:
         )
         return str(ticket["s3_uri"])
 
-    def call_api(
-        self, method: str, path: str, body: Any = None, headers: Mapping[str, str] | None = None
-    ) -> Any:
-        """Invoke the template's API function with an API Gateway REST proxy event; returns its answer."""
+    def post(self, path: str, body: Any) -> Any:
+        """POST ``body`` to the API function as an API Gateway REST proxy event; returns its answer."""
         if self.stack_.api_function is None:
             raise RunnerError("the template has no function behind a REST API")
-        headers = {"Content-Type": "application/json", **(headers or {})}
+        headers = {"Content-Type": "application/json"}
         event = {
             "resource": self.stack_.api_resource,
             "path": path,
-            "httpMethod": method,
+            "httpMethod": "POST",
             "headers": headers,
             "multiValueHeaders": {k: [v] for k, v in headers.items()},
             "pathParameters": {"proxy": path.lstrip("/")},
@@ -236,14 +233,14 @@ class LocalPipeline:
                 "accountId": ACCOUNT_ID,
                 "requestId": str(uuid.uuid4()),
                 "stage": "local",
-                "httpMethod": method,
+                "httpMethod": "POST",
                 "path": path,
                 "identity": {
                     "userArn": f"arn:aws:iam::{ACCOUNT_ID}:user/local-runner",
                     "sourceIp": "127.0.0.1",
                 },
             },
-            "body": None if body is None else json.dumps(body),
+            "body": json.dumps(body),
             "isBase64Encoded": False,
         }
         answer = self.session.client("lambda", region_name=self.region).invoke(
@@ -254,15 +251,14 @@ class LocalPipeline:
             raise RunnerError(f"the API function failed: {payload['errorType']}: {payload['errorMessage']}")
         return payload
 
-    def start_job(self, request: Mapping[str, Any], *, idempotency_key: str | None = None) -> str:
+    def start_job(self, request: Mapping[str, Any]) -> str:
         """POST the request to ``/generations`` (local files uploaded first); returns the job id."""
         prepared = dict(request)
         for name in INPUT_FIELDS:
             if name in prepared and _is_local_file(str(prepared[name])):
                 prepared[name] = self.upload_input(prepared[name])
         started = time.monotonic()
-        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
-        answer = self.call_api("POST", "/generations", prepared, headers)
+        answer = self.post("/generations", prepared)
         body = json.loads(answer.get("body") or "{}")
         if answer["statusCode"] != 202:
             problems = "".join(f"\n  - {problem}" for problem in body.get("errors") or [body.get("message")])
@@ -278,7 +274,6 @@ class LocalPipeline:
         *,
         timeout: float | None = None,
         on_progress: Callable[[float, dict[str, Any]], None] | None = None,
-        interval: float = 0.05,
     ) -> JobResult:
         """Block until the execution ends; ``on_progress(elapsed, record)`` is called at every check."""
         started = self._started.get(job_id, time.monotonic())
@@ -292,7 +287,7 @@ class LocalPipeline:
             if timeout is not None and time.monotonic() - started > timeout:
                 self.sfn.stop_execution(executionArn=arn, error="LocalTimeout", cause=f"waited {timeout} s")
                 raise TimeoutError(f"job {job_id} still running after {timeout} s")
-            time.sleep(interval)
+            time.sleep(0.05)
         keys = self.archived_keys(job_id)
         manifests = [key for key in keys if key.endswith(".json")]
         return JobResult(
@@ -306,15 +301,9 @@ class LocalPipeline:
             seconds=time.monotonic() - started,
         )
 
-    def run(
-        self,
-        request: Mapping[str, Any],
-        *,
-        timeout: float | None = None,
-        idempotency_key: str | None = None,
-    ) -> JobResult:
+    def run(self, request: Mapping[str, Any], *, timeout: float | None = None) -> JobResult:
         """Start a job and wait for it to end."""
-        return self.wait(self.start_job(request, idempotency_key=idempotency_key), timeout=timeout)
+        return self.wait(self.start_job(request), timeout=timeout)
 
     def read_json(self, key: str) -> dict[str, Any] | None:
         try:
@@ -342,19 +331,6 @@ class LocalPipeline:
         for key, target in zip(keys, result.files, strict=True):
             self.s3.download_file(self.bucket, key, str(target))
         return result.files
-
-
-def _plain(value: Any) -> Any:
-    """A DynamoDB item as plain values: Decimal -> int or float, sets -> sorted lists."""
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, set):
-        return sorted(_plain(v) for v in value)
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value
 
 
 def _output_order(key: str) -> tuple[int, str]:
@@ -387,10 +363,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         parser.add_argument(f"--{flag}", dest=name, help=f"{name} input: a URL, an s3:// URI or a local file")
     parser.add_argument("--ratio", help="output ratio, e.g. 1280:720")
     parser.add_argument("--duration", type=lambda v: v if v == "auto" else int(v), help="seconds, or auto")
-    parser.add_argument("--seed", type=int, help="generation seed")
-    parser.add_argument(
-        "--idempotency-key", help="the API's Idempotency-Key: the same key gives the same job"
-    )
     parser.add_argument(
         "--out", default="out", type=Path, help="folder for the archived files (default: out)"
     )
@@ -399,7 +371,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         type=float,
         help=f"real seconds per simulated second (default {DEMO_TIME_SCALE}; 1 with another Runway)",
     )
-    parser.add_argument("--timeout", type=float, help="give up after this many real seconds")
     parser.add_argument(
         "--live",
         action="store_true",
@@ -458,15 +429,15 @@ def _progress_printer() -> Callable[[float, dict[str, Any]], None]:
 def main(argv: list[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
     args = parse_args(argv)
     _quiet_logs(args.verbose)
-    fields = ("model", "prompt", *INPUT_FIELDS, "ratio", "duration", "seed")
+    fields = ("model", "prompt", *INPUT_FIELDS, "ratio", "duration")
     request = {name: getattr(args, name) for name in fields if getattr(args, name) is not None}
     try:
         with pipeline_from_args(args, os.environ if environ is None else environ) as pipeline:
-            job_id = pipeline.start_job(request, idempotency_key=args.idempotency_key)
+            job_id = pipeline.start_job(request)
             where = "the Runway simulator" if pipeline.simulator is not None else pipeline.runway_url
             _write(f"job {job_id}: {json.dumps(request)}")
             _write(f"running on moto + {where} (time scale {pipeline.time_scale:g})")
-            result = pipeline.wait(job_id, timeout=args.timeout, on_progress=_progress_printer())
+            result = pipeline.wait(job_id, on_progress=_progress_printer())
             files = pipeline.download(result, args.out / job_id) if result.succeeded else []
     except RunnerError as exc:
         _write(f"error: {exc}", sys.stderr)

@@ -10,7 +10,6 @@ their logical id. moto ignores ``DefinitionSubstitutions``: :func:`substitute_de
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import json
 import logging
@@ -69,7 +68,7 @@ def translate(template: Mapping[str, Any], parameters: Mapping[str, Any] | None 
 
 
 class Resolver:
-    """Evaluates Ref, GetAtt, Sub, If, Equals, Join, Select, Split, conditions and pseudo parameters.
+    """Evaluates intrinsic functions, conditions and pseudo parameters.
 
     ``refs`` and ``attributes`` hold what ``Ref`` and ``Fn::GetAtt`` answer; :meth:`create` is called for a
     resource that has no answer yet.
@@ -81,8 +80,8 @@ class Resolver:
         *,
         parameters: Mapping[str, Any] | None = None,
         stack_name: str = "videogen-local",
-        region: str = DEFAULT_REGION,
     ) -> None:
+        region = DEFAULT_REGION
         self.template = template
         self.attributes: dict[str, dict[str, str]] = {}
         self.refs: dict[str, Any] = {
@@ -227,7 +226,7 @@ def create_table(dynamodb: Any, name: str, props: Mapping[str, Any]) -> str:
 
 @dataclass
 class FunctionSpec:
-    """A deployed function and where its code lives (what the in-process dispatch needs)."""
+    """A deployed function and where its code lives."""
 
     logical_id: str
     name: str
@@ -256,23 +255,13 @@ class LocalStack(Resolver):
     """The translated template's resources, each created in moto the first time another one refers to it."""
 
     def __init__(
-        self,
-        session: Any,
-        *,
-        template_path: Path | str = TEMPLATE_PATH,
-        parameters: Mapping[str, Any] | None = None,
-        env_overrides: Mapping[str, str] | None = None,
-        runway_api_key: str = "local-simulator-key",
-        stack_name: str | None = None,
-        region: str = DEFAULT_REGION,
+        self, session: Any, *, env_overrides: Mapping[str, str] | None = None, runway_api_key: str = ""
     ) -> None:
-        self.sam = load_template(template_path)
-        self.stack_name = stack_name or f"videogen-local-{uuid.uuid4().hex[:6]}"
-        super().__init__(
-            translate(self.sam, parameters), parameters=parameters, stack_name=self.stack_name, region=region
-        )
+        self.sam = load_template()
+        self.stack_name = f"videogen-local-{uuid.uuid4().hex[:6]}"
+        super().__init__(translate(self.sam), stack_name=self.stack_name)
         self.session = session
-        self.region = region
+        self.region = DEFAULT_REGION
         self.runway_api_key = runway_api_key
         self.env_overrides = dict(env_overrides or {})
         self.functions: dict[str, FunctionSpec] = {}
@@ -315,8 +304,8 @@ class LocalStack(Resolver):
         return str(self.substitutions.get("EventBusName", "default"))
 
     @property
-    def event_source(self) -> str | None:
-        return self.substitutions.get("EventSource")
+    def event_source(self) -> str:
+        return str(self.substitutions["EventSource"])
 
     @property
     def event_sources(self) -> list[WiredEvent]:
@@ -355,11 +344,6 @@ class LocalStack(Resolver):
             notifications = spec.get("Properties", {}).get("NotificationConfiguration")
             if spec["Type"] == "AWS::S3::Bucket" and notifications and self.enabled(logical_id):
                 self._notifications(self.refs[logical_id], self.resolve(notifications))
-        lambda_client = self.client("lambda")
-        for function in self.functions.values():
-            with contextlib.suppress(lambda_client.exceptions.ResourceNotFoundException):
-                config = lambda_client.get_function_event_invoke_config(FunctionName=function.name)
-                function.async_max_retries = config["MaximumRetryAttempts"]
         self.find_api_function()
         self.capture_events()
         return self
@@ -402,7 +386,7 @@ class LocalStack(Resolver):
     def _secret(self, logical_id: str, props: dict[str, Any]) -> tuple[str, dict[str, str]]:
         secrets = self.client("secretsmanager")
         # On AWS the operator fills an empty secret after deploying; locally it holds the Runway key.
-        value = props.get("SecretString", self.runway_api_key)
+        value = self.runway_api_key
         if "GenerateSecretString" in props:
             value = secrets.get_random_password(**props["GenerateSecretString"])["RandomPassword"]
         name = props.get("Name") or self.name(logical_id)
@@ -467,14 +451,14 @@ class LocalStack(Resolver):
     def _event_invoke_config(self, logical_id: str, props: dict[str, Any]) -> tuple[str, dict[str, str]]:
         passed = ("FunctionName", "MaximumRetryAttempts", "MaximumEventAgeInSeconds")
         self.client("lambda").put_function_event_invoke_config(**{k: props[k] for k in passed if k in props})
+        for function in self.functions.values():
+            if function.name == props["FunctionName"]:
+                function.async_max_retries = int(props.get("MaximumRetryAttempts", 2))
         return logical_id, {}
 
     def _rule(self, logical_id: str, props: dict[str, Any]) -> tuple[str, dict[str, str]]:
         events = self.client("events")
-        bus = props.get("EventBusName", "default")
-        if bus != "default":
-            with contextlib.suppress(events.exceptions.ResourceAlreadyExistsException):
-                events.create_event_bus(Name=bus)
+        bus = props.get("EventBusName", "default")  # the template's default bus: it exists
         name = props.get("Name") or self.name(logical_id)
         rule = {"Name": name, "EventBusName": bus, "State": props.get("State", "ENABLED")}
         if "EventPattern" in props:
@@ -512,16 +496,13 @@ class LocalStack(Resolver):
         sqs = self.client("sqs")
         self.events_queue_url = sqs.create_queue(QueueName=f"{self.stack_name}-captured-events")["QueueUrl"]
         queue = sqs.get_queue_attributes(QueueUrl=self.events_queue_url, AttributeNames=["QueueArn"])
-        pattern = {"source": [self.event_source]} if self.event_source else {"account": [ACCOUNT_ID]}
         capture = {"Id": "capture", "Arn": queue["Attributes"]["QueueArn"]}
+        pattern = {"source": [self.event_source]}
         self._rule(
             "CaptureEvents", {"EventBusName": self.event_bus, "EventPattern": pattern, "Targets": [capture]}
         )
 
 
 def deploy_stack(session: Any, **options: Any) -> LocalStack:
-    """Create the template's resources through ``session`` (a boto3 Session inside ``mock_aws``).
-
-    ``options``: :class:`LocalStack`'s keywords.
-    """
+    """Create the template's resources through ``session`` (a boto3 Session inside ``mock_aws``)."""
     return LocalStack(session, **options).deploy()

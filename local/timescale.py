@@ -14,24 +14,20 @@ import types
 
 
 class ScaledClock:
-    """A wall clock that runs ``1 / scale`` times as fast as real time, starting from ``epoch`` (now).
+    """A wall clock that runs ``1 / scale`` times as fast as real time, starting now.
 
     :meth:`patch_module` swaps the ``datetime``/``time`` modules a module imported for scaled copies; only
-    ``now``-style readings change (``time.time``, ``datetime.now``/``utcnow``/``today``), ``monotonic`` and
-    ``sleep`` stay real.
+    ``time.time`` and ``datetime.now`` change (what the handlers read), ``monotonic`` and ``sleep`` stay real.
     """
 
-    def __init__(self, scale: float, epoch: float | None = None) -> None:
-        if not scale > 0:
-            raise ValueError(f"time scale must be > 0, not {scale!r}")
+    def __init__(self, scale: float) -> None:
         self.scale = float(scale)
-        self.epoch = time.time() if epoch is None else epoch
+        self.epoch = time.time()
         self.datetime = self._datetime_module()
         self.time = types.SimpleNamespace(
             **{k: getattr(time, k) for k in dir(time) if not k.startswith("__")}
         )
         self.time.time = self.now
-        self.time.time_ns = lambda: int(self.now() * 1e9)
 
     def now(self) -> float:
         return self.epoch + (time.time() - self.epoch) / self.scale
@@ -44,14 +40,6 @@ class ScaledClock:
             @classmethod
             def now(cls, tz: datetime.tzinfo | None = None) -> datetime.datetime:  # type: ignore[override]
                 return real.fromtimestamp(clock.now(), tz)
-
-            @classmethod
-            def utcnow(cls) -> datetime.datetime:  # type: ignore[override]
-                return real.fromtimestamp(clock.now(), datetime.UTC).replace(tzinfo=None)
-
-            @classmethod
-            def today(cls) -> datetime.datetime:  # type: ignore[override]
-                return real.fromtimestamp(clock.now())
 
         ScaledDateTime.__name__ = ScaledDateTime.__qualname__ = "datetime"
         module = types.ModuleType("datetime", "datetime with a scaled clock (local.timescale)")
