@@ -44,7 +44,6 @@ class ModelProfile:
     max_s: float = 900.0
     pending_s: tuple[float, float] = (1.0, 4.0)
     max_concurrent: int | None = 5
-    max_daily: int | None = None
     credits_per_second: float = 10.0
 
 
@@ -80,7 +79,6 @@ class SimulatorConfig:
     seed: int = 0
     api_key: str | None = None
     credit_balance: int = 100_000
-    max_monthly_credit_spend: int = 1_000_000
     profiles: dict[str, ModelProfile] = field(default_factory=lambda: dict(DEFAULT_PROFILES))
     default_profile: ModelProfile = field(default_factory=ModelProfile)
     output_url_ttl_s: float = 36 * 3600
@@ -88,8 +86,6 @@ class SimulatorConfig:
     output_height: int = 72
     output_fps: int = 12
     output_frames: int = 24
-    upload_ttl_s: float = 24 * 3600
-    max_upload_bytes: int = 200 * 1024 * 1024
     clock: Callable[[], float] = time.time
 
     def profile(self, model: str) -> ModelProfile:

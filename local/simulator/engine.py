@@ -105,15 +105,9 @@ class Task:
 
     def charged(self, now: float) -> int:
         """Credits this task holds at ``now``: reserved at creation, refunded on failure or early cancel."""
-        return 0 if self.refund_time(now) is not None else self.charge
-
-    def refund_time(self, now: float) -> float | None:
         status = self.status(now)
-        if status == "FAILED":
-            return self.end
-        if status == "CANCELLED" and self.refund_on_cancel:
-            return self.cancelled_at
-        return None
+        refunded = status == "FAILED" or (status == "CANCELLED" and self.refund_on_cancel)
+        return 0 if refunded else self.charge
 
 
 @dataclass
@@ -124,7 +118,6 @@ class Upload:
     created: float
     expires: float
     data: bytes | None = None
-    content_type: str | None = None
     metadata: str | None = None
 
     @property
@@ -146,23 +139,12 @@ class Engine:
             self.order: list[Task] = []
             self.uploads: dict[str, Upload] = {}
             self.base_balance = self.config.credit_balance
-            self.limits: dict[str, int | None] = {}
             self._rng = random.Random(f"{self.config.seed}:uploads")
 
     def now(self) -> float:
         return self.config.clock()
 
     # --- limits and credits -----------------------------------------------------------------------------
-
-    def limit(self, model: str) -> int | None:
-        if model in self.limits:
-            return self.limits[model]
-        return self.config.profile(model).max_concurrent
-
-    def set_limit(self, model: str, limit: int | None) -> None:
-        with self.lock:
-            self.limits[model] = limit
-            self._schedule(model, self.now())
 
     def balance(self, now: float | None = None) -> int:
         now = self.now() if now is None else now
@@ -223,7 +205,7 @@ class Engine:
 
     def _schedule(self, model: str, now: float) -> None:
         """(Re)compute start times of the model's tasks that have not started, first come first served."""
-        limit = self.limit(model)
+        limit = self.config.profile(model).max_concurrent
         placed: list[tuple[float, float]] = []
         for task in (t for t in self.order if t.model == model):
             if task.start is not None and task.start <= now:
@@ -307,51 +289,17 @@ class Engine:
             return {
                 "creditBalance": self.balance(now),
                 "tier": {
-                    "maxMonthlyCreditSpend": self.config.max_monthly_credit_spend,
+                    "maxMonthlyCreditSpend": 1_000_000,
                     "models": {
                         m: {
-                            "maxConcurrentGenerations": self.limit(m),
-                            "maxDailyGenerations": self.config.profile(m).max_daily,
+                            "maxConcurrentGenerations": self.config.profile(m).max_concurrent,
+                            "maxDailyGenerations": None,
                         }
                         for m in models
                     },
                 },
                 "usage": {"models": {m: {"dailyGenerations": n} for m, n in sorted(daily.items())}},
             }
-
-    def usage(self, start_date: str | None, before_date: str | None) -> dict[str, Any]:
-        now = self.now()
-        today = dt.datetime.fromtimestamp(now, dt.UTC).date()
-        # Runway documents startDate = 30 days ago and beforeDate = start + 30 (exclusive), which would leave
-        # out today; the simulator's default window is the last 30 days including today.
-        start = dt.date.fromisoformat(start_date) if start_date else today - dt.timedelta(days=29)
-        before = dt.date.fromisoformat(before_date) if before_date else start + dt.timedelta(days=30)
-        if before <= start or (before - start).days > 90:
-            raise ValueError("beforeDate must be after startDate and at most 90 days later")
-        per_day: dict[dt.date, dict[str, int]] = {}
-
-        def add(ts: float, model: str, amount: int) -> None:
-            day = dt.datetime.fromtimestamp(ts, dt.UTC).date()
-            if start <= day < before:
-                models = per_day.setdefault(day, {})
-                models[model] = models.get(model, 0) + amount
-
-        with self.lock:
-            for task in self.order:
-                add(task.created, task.model, task.charge)
-                refunded_at = task.refund_time(now)
-                if refunded_at is not None:
-                    add(refunded_at, task.model, -task.charge)
-        return {
-            "models": sorted({m for models in per_day.values() for m in models}),
-            "results": [
-                {
-                    "date": day.isoformat(),
-                    "usedCredits": [{"model": m, "amount": a} for m, a in sorted(models.items())],
-                }
-                for day, models in sorted(per_day.items())
-            ],
-        }
 
     # --- uploads -----------------------------------------------------------------------------------------
 
@@ -372,7 +320,7 @@ class Engine:
                 "policy": policy,
                 "x-amz-signature": signature,
             }
-            upload = Upload(upload_id, filename, fields, now, now + self.config.upload_ttl_s)
+            upload = Upload(upload_id, filename, fields, now, now + 24 * 3600)
             self.uploads[upload_id] = upload
             return upload
 

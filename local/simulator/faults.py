@@ -25,19 +25,15 @@ _ids = itertools.count(1)
 
 @dataclass
 class Fault:
-    """One scripted fault. ``times=None`` means forever.
+    """One scripted fault, matching ``method`` (exact) and ``path`` (a glob such as ``/v1/tasks/*``).
 
-    Matching: ``method`` (exact), ``path`` (a glob such as ``/v1/tasks/*``), ``model`` and ``prompt_contains``
-    (looked up in the create body, or in the body that created the task a path refers to).
-    ``params`` are per kind (see the package docstring).
+    ``times=None`` means forever; ``params`` are per kind (see the package docstring).
     """
 
     kind: str
     times: int | None = 1
     method: str | None = None
     path: str | None = None
-    model: str | None = None
-    prompt_contains: str | None = None
     params: dict[str, Any] = field(default_factory=dict)
     id: int = field(default_factory=lambda: next(_ids))
     fired: int = 0
@@ -48,17 +44,9 @@ class Fault:
         if self.method:
             self.method = self.method.upper()
 
-    def matches(self, method: str, path: str, body: dict[str, Any] | None) -> bool:
-        if self.method and self.method != method:
-            return False
-        if self.path and not fnmatch.fnmatchcase(path, self.path):
-            return False
-        body = body or {}
-        if self.model and body.get("model") != self.model:
-            return False
-        prompt = body.get("promptText")
-        return not (
-            self.prompt_contains and (not isinstance(prompt, str) or self.prompt_contains not in prompt)
+    def matches(self, method: str, path: str) -> bool:
+        return (not self.method or self.method == method) and (
+            not self.path or fnmatch.fnmatchcase(path, self.path)
         )
 
 
@@ -84,7 +72,7 @@ class FaultBook:
             self._faults.append(fault)
         return fault
 
-    def take(self, kinds: set[str], method: str, path: str, body: dict[str, Any] | None) -> list[Fault]:
+    def take(self, kinds: set[str], method: str, path: str) -> list[Fault]:
         """Consume and return every matching fault of ``kinds`` (at most one per kind, oldest first)."""
         taken: list[Fault] = []
         seen: set[str] = set()
@@ -94,7 +82,7 @@ class FaultBook:
                     continue
                 if fault.kind in TASK_KINDS and fault.path is None and path not in _CREATE_PATHS:
                     continue
-                if not fault.matches(method, path, body):
+                if not fault.matches(method, path):
                     continue
                 seen.add(fault.kind)
                 fault.fired += 1

@@ -21,22 +21,8 @@ from dataclasses import dataclass
 
 CONTENT_TYPES = {"mp4": "video/mp4", "mov": "video/quicktime", "zip": "application/zip"}
 
-# Runway outputFormat -> the container this simulator serves for it.
-FORMAT_EXTENSIONS = {
-    "mp4": "mp4",
-    "hdr10": "mp4",
-    "hlg": "mp4",
-    "sdr_rec709_10bit": "mp4",
-    "prores": "mov",
-    "hdr_prores": "mov",
-    "hdr_pq_12bit_master": "mov",
-    "mov": "mov",
-    "png_sequence": "zip",
-    "hdr_png_sequence": "zip",
-    "hdr_exr_sequence": "zip",
-    "hdr_exr_acescg_sequence_1_3": "zip",
-    "hdr_exr_acescg_sequence_2_0": "zip",
-}
+# Runway outputFormats served in a QuickTime container; image sequences are zips, the rest MP4.
+_MOV_FORMATS = {"mov", "prores", "hdr_prores", "hdr_pq_12bit_master"}
 
 _TIMESCALE = 12_288  # divisible by every small fps used here
 _CHUNK = 256 * 1024
@@ -44,7 +30,11 @@ _MAX_32 = 0xFFFFFFFF
 
 
 def extension_for(output_format: str | None) -> str:
-    return FORMAT_EXTENSIONS.get(output_format or "mp4", "mp4")
+    """The container served for a Runway outputFormat (or mp4/mov/zip)."""
+    fmt = output_format or "mp4"
+    if fmt in _MOV_FORMATS:
+        return "mov"
+    return "zip" if fmt == "zip" or "sequence" in fmt else "mp4"
 
 
 @dataclass(frozen=True)
@@ -229,7 +219,6 @@ class VideoFile:
             raise ValueError(container)
         self.spec = spec
         self.container = container
-        self.content_type = CONTENT_TYPES[container]
         self.stream = H264Stream(spec)
         data_size = self.stream.sample_size * spec.frames
         self._large = data_size + 8 > _MAX_32
@@ -335,9 +324,6 @@ class VideoFile:
                 pending, pending_size = [], 0
         if pending:
             yield b"".join(pending)
-
-    def read_all(self) -> bytes:
-        return b"".join(self.iter_bytes())
 
 
 def frames_for_size(spec: VideoSpec, size_bytes: int, container: str = "mp4") -> int:

@@ -23,7 +23,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from .config import RUNWAY_VERSION, SimulatorConfig
-from .engine import Engine, OutputPlan, Task, Upload, iso
+from .engine import Engine, OutputPlan, Task, iso
 from .faults import DOWNLOAD_KINDS, REQUEST_KINDS, RETRIEVE_KINDS, TASK_KINDS, Fault, FaultBook
 from .media import CONTENT_TYPES, VideoFile, VideoSpec, extension_for, frames_for_size, png_sequence_zip
 from .sdk_params import ENDPOINTS, problems
@@ -36,10 +36,7 @@ _UPLOAD_PATH = re.compile(r"^/_uploads/([^/]+)$")
 _URI = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*):(//)?\S*")
 # The SDK's media fields take "A HTTPS URL, Runway upload URI, or base64 data URI (e.g. ..., up to 5MB)".
 _DATA_URI_LIMIT = 5 * 1024 * 1024
-_ALIASES = {
-    "rate_limit": ("http_error", {"status": 429, "retry_after": 1}),
-    "server_error": ("http_error", {"status": 500}),
-}
+_RATE_LIMIT = {"status": 429, "retry_after": 1}
 
 
 @dataclass
@@ -144,23 +141,17 @@ class RunwaySimulator:
         times: int | None = 1,
         method: str | None = None,
         path: str | None = None,
-        model: str | None = None,
-        prompt_contains: str | None = None,
         **params: Any,
     ) -> Fault:
         """Script a fault (kinds and their params are listed in the package docstring)."""
-        if kind in _ALIASES:
-            kind, defaults = _ALIASES[kind]
-            params = {**defaults, **params}
-        fault = Fault(kind, times, method, path, model, prompt_contains, params)
+        if kind == "rate_limit":
+            kind, params = "http_error", {**_RATE_LIMIT, **params}
+        fault = Fault(kind, times, method, path, params)
         logger.info("fault scripted: %s", fault)
         return self.faults.add(fault)
 
-    def clear_faults(self) -> None:
-        self.faults.clear()
-
     def reset(self) -> None:
-        """Forget tasks, uploads, faults, recorded requests, limits and credit changes."""
+        """Forget tasks, uploads, faults, recorded requests and credit changes."""
         self.faults.clear()
         self.engine.reset()
         with self._log_lock:
@@ -182,13 +173,6 @@ class RunwaySimulator:
 
     def set_credit_balance(self, credits: int) -> None:
         self.engine.set_balance(credits)
-
-    def set_concurrency_limit(self, model: str, limit: int | None) -> None:
-        self.engine.set_limit(model, limit)
-
-    def uploaded(self, uri: str) -> Upload | None:
-        """The completed, unexpired upload behind a ``runway://`` URI (``.data``, ``.filename``, ...)."""
-        return self.engine.upload_for_uri(uri)
 
     def task(self, task_id: str) -> dict[str, Any] | None:
         """The task as ``GET /v1/tasks/{id}`` would show it now (None if unknown or deleted)."""
@@ -286,7 +270,7 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         self._dispatch()
 
-    do_POST = do_DELETE = do_HEAD = do_PUT = do_PATCH = do_GET
+    do_POST = do_DELETE = do_PUT = do_PATCH = do_GET
 
     # --- plumbing ---
 
@@ -315,7 +299,7 @@ class _Handler(BaseHTTPRequestHandler):
         if status != 204:
             self.send_header("Content-Length", str(len(payload)))
         self.end_headers()
-        if self.command != "HEAD" and status != 204:
+        if status != 204:
             self.wfile.write(payload)
 
     def _reset_connection(self) -> None:
@@ -349,7 +333,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.sim._record(record)
         self._current = record
         try:
-            self._apply_request_faults(record, path, body)
+            self._apply_request_faults(record, path)
             self._route(record, path, url.query, raw, body)
         except _Reply as reply:
             record.status = reply.status
@@ -363,17 +347,8 @@ class _Handler(BaseHTTPRequestHandler):
                 with contextlib.suppress(OSError):
                     self._send(500, {"error": "Simulator internal error"})
 
-    def _task_body(self, path: str) -> dict[str, Any] | None:
-        match = _TASK_PATH.match(path) or _OUTPUT_PATH.match(path)
-        if not match:
-            return None
-        with self.sim.engine.lock:
-            task = self.sim.engine.tasks.get(match.group(1))
-        return task.body if task else None
-
-    def _apply_request_faults(self, record: RecordedRequest, path: str, body: Any) -> None:
-        match_body = body if isinstance(body, dict) else self._task_body(path)
-        for fault in self.sim.faults.take(REQUEST_KINDS, self.command, path, match_body):
+    def _apply_request_faults(self, record: RecordedRequest, path: str) -> None:
+        for fault in self.sim.faults.take(REQUEST_KINDS, self.command, path):
             record.faults.append(fault.kind)
             logger.info("fault %s fired on %s %s", fault.kind, self.command, path)
             params = fault.params
@@ -384,9 +359,7 @@ class _Handler(BaseHTTPRequestHandler):
                 raise ConnectionError("disconnect fault")
             elif fault.kind == "http_error":
                 status = int(params.get("status", 500))
-                headers = {str(k): str(v) for k, v in (params.get("headers") or {}).items()}
-                if "retry_after" in params:
-                    headers["retry-after"] = str(params["retry_after"])
+                headers = {"retry-after": str(params["retry_after"])} if "retry_after" in params else {}
                 message = params.get("message") or (
                     "Too many requests. Please slow down." if status == 429 else "Internal server error"
                 )
@@ -397,7 +370,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _route(self, record: RecordedRequest, path: str, query: str, raw: bytes, body: Any) -> None:
         method = self.command
         if match := _OUTPUT_PATH.match(path):
-            if method not in ("GET", "HEAD"):
+            if method != "GET":
                 raise _xml_error(405, "MethodNotAllowed", "The specified method is not allowed")
             self._download(record, path, match, parse_qs(query))
             return
@@ -422,14 +395,6 @@ class _Handler(BaseHTTPRequestHandler):
         elif endpoint == "organization":
             self._allow(method, "GET")
             self._send(200, self.sim.engine.organization())
-        elif endpoint == "organization/usage":
-            self._allow(method, "POST")
-            body = body if isinstance(body, dict) else {}
-            try:
-                usage = self.sim.engine.usage(body.get("startDate"), body.get("beforeDate"))
-            except ValueError as exc:
-                raise _error(400, str(exc)) from exc
-            self._send(200, usage)
         else:
             raise _error(404, "Not found")
 
@@ -470,7 +435,7 @@ class _Handler(BaseHTTPRequestHandler):
                 )
             kwargs: dict[str, Any] = {}
             outputs = OutputPlan(extension=extension_for(body.get("outputFormat")))
-            for fault in sim.faults.take(TASK_KINDS, "POST", record.path, body):
+            for fault in sim.faults.take(TASK_KINDS, "POST", record.path):
                 record.faults.append(fault.kind)
                 params = fault.params
                 if fault.kind == "task_failure":
@@ -518,7 +483,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(204)
             return
         ttl = None
-        for fault in sim.faults.take(RETRIEVE_KINDS, "GET", path, task.body):
+        for fault in sim.faults.take(RETRIEVE_KINDS, "GET", path):
             ttl = float(fault.params.get("ttl", 0))
         self._send(200, sim._task_json(task, ttl))
 
@@ -554,8 +519,6 @@ class _Handler(BaseHTTPRequestHandler):
         content_type = self.headers.get("Content-Type") or ""
         if not content_type.startswith("multipart/form-data"):
             raise _xml_error(400, "InvalidRequest", "Expected multipart/form-data")
-        if len(raw) > self.sim.config.max_upload_bytes + 64 * 1024:
-            raise _xml_error(400, "EntityTooLarge", "Your proposed upload exceeds the maximum allowed size")
         message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
             f"Content-Type: {content_type}\r\n\r\n".encode() + raw
         )
@@ -573,13 +536,10 @@ class _Handler(BaseHTTPRequestHandler):
         if file_part is None:
             raise _xml_error(400, "InvalidArgument", "POST requires exactly one file upload per request")
         data = _payload(file_part)
-        if len(data) > self.sim.config.max_upload_bytes:
-            raise _xml_error(400, "EntityTooLarge", "Your proposed upload exceeds the maximum allowed size")
         if not data:
             raise _xml_error(400, "InvalidArgument", "The uploaded file is empty")
         with self.sim.engine.lock:
             upload.data = data
-            upload.content_type = file_part.get_content_type()
             upload.metadata = form.get("metadata")
         self._send(204)
 
@@ -612,19 +572,16 @@ class _Handler(BaseHTTPRequestHandler):
             "Cache-Control": "private, max-age=0",
         }
         cut_at, reset = None, False
-        if self.command == "GET":
-            for fault in sim.faults.take(DOWNLOAD_KINDS, "GET", path, task.body):
-                record.faults.append(fault.kind)
-                cut_at = int(fault.params.get("after_bytes", size // 2))
-                reset = fault.kind == "reset_download"
+        for fault in sim.faults.take(DOWNLOAD_KINDS, "GET", path):
+            record.faults.append(fault.kind)
+            cut_at = int(fault.params.get("after_bytes", size // 2))
+            reset = fault.kind == "reset_download"
         record.status = 200
         self._streaming = True
         self.send_response(200)
         for name, value in headers.items():
             self.send_header(name, value)
         self.end_headers()
-        if self.command == "HEAD":
-            return
         sent = 0
         for chunk in chunks:
             if cut_at is not None and sent + len(chunk) >= cut_at:
@@ -668,17 +625,14 @@ class _Handler(BaseHTTPRequestHandler):
         elif route == "faults" and method == "GET":
             self._send(200, [asdict(f) for f in sim.faults.list()])
         elif route == "faults" and method == "DELETE":
-            sim.clear_faults()
+            sim.faults.clear()
             self._send(200, {"status": "ok"})
         elif route == "requests" and method == "GET":
             self._send(200, [asdict(r) for r in sim.requests])
         elif route == "tasks" and method == "GET":
             self._send(200, [asdict(t) for t in sim.created_tasks()])
         elif route == "settings" and method == "POST":
-            if "creditBalance" in body:
-                sim.set_credit_balance(int(body["creditBalance"]))
-            for model, limit in (body.get("concurrency") or {}).items():
-                sim.set_concurrency_limit(model, limit)
+            sim.set_credit_balance(int(body["creditBalance"]))
             self._send(200, {"creditBalance": sim.credit_balance})
         else:
             raise _error(404, f"unknown control endpoint {method} {path}")
@@ -687,7 +641,7 @@ class _Handler(BaseHTTPRequestHandler):
         spec = dict(body) if isinstance(body, dict) else {}
         kind = spec.pop("kind", None)
         params = dict(spec.pop("params", None) or {})
-        known = {"times", "method", "path", "model", "prompt_contains"}
+        known = {"times", "method", "path"}
         params.update({k: v for k, v in spec.items() if k not in known})
         try:
             return self.sim.inject(str(kind), **{k: v for k, v in spec.items() if k in known}, **params)

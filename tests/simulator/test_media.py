@@ -22,7 +22,7 @@ def _boxes(data: bytes) -> list[tuple[bytes, int]]:
 
 def test_top_level_boxes_and_size_are_exact() -> None:
     video = VideoFile(VideoSpec(frames=10))
-    data = video.read_all()
+    data = b"".join(video.iter_bytes())
     assert len(data) == video.size
     assert [k for k, _ in _boxes(data)] == [b"ftyp", b"moov", b"mdat"]
     assert b"avcC" in data and b"stco" in data
