@@ -54,8 +54,8 @@ Faults: ``sim.inject(kind, times=1, method=None, path=None, **params)``
       ``SAFETY.OUTPUT.VIDEO``, ``INTERNAL.BAD_OUTPUT.CODE01``) and ``message``, at fraction ``at`` (0.5) of
       its run.
     - ``throttle`` (next matching create): the task stays THROTTLED for ``seconds`` simulated seconds (60).
-    - ``output`` (next matching create): ``count`` outputs, ``format`` (an outputFormat or mp4/mov/zip),
-      ``frames``, ``size_bytes`` (streamed, never held in memory), ``width``, ``height``, ``fps``.
+    - ``output`` (next matching create): ``count`` outputs, ``format`` (an outputFormat or mp4/mov/zip) and
+      ``size_bytes`` (a video of at least that size, streamed, never held in memory).
     - ``expired_urls`` (``GET /v1/tasks/*``): that answer's output URLs expire after ``ttl`` real seconds
       (0: already expired). The next GET gives fresh URLs. ``config.output_url_ttl_s`` sets the usual
       lifetime.

@@ -69,7 +69,6 @@ class SimulatorConfig:
     - ``credit_balance``: the organization's starting balance; every task is charged against it.
     - ``profiles``: per-model timing, concurrency limit and price (``default_profile`` for the rest).
     - ``output_url_ttl_s``: lifetime of output URLs in real seconds (of ``clock``).
-    - ``output_width/height/fps/frames``: the video served for each output.
     - ``clock``: wall clock in seconds (``time.time``); tests may pass a fake one to step time by hand.
     """
 
@@ -82,10 +81,6 @@ class SimulatorConfig:
     profiles: dict[str, ModelProfile] = field(default_factory=lambda: dict(DEFAULT_PROFILES))
     default_profile: ModelProfile = field(default_factory=ModelProfile)
     output_url_ttl_s: float = 36 * 3600
-    output_width: int = 128
-    output_height: int = 72
-    output_fps: int = 12
-    output_frames: int = 24
     clock: Callable[[], float] = time.time
 
     def profile(self, model: str) -> ModelProfile:

@@ -45,11 +45,7 @@ def iso(ts: float) -> str:
 class OutputPlan:
     count: int = 1
     extension: str = "mp4"
-    frames: int | None = None
     size_bytes: int | None = None
-    width: int | None = None
-    height: int | None = None
-    fps: int | None = None
 
 
 @dataclass

@@ -17,7 +17,7 @@ import socket
 import struct
 import threading
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -200,20 +200,17 @@ class RunwaySimulator:
         return self.engine.task_json(task, self._output_urls(task, ttl))
 
     def _video_spec(self, task: Task, index: int) -> VideoSpec:
-        plan, cfg = task.outputs, self.config
-        width, height = cfg.output_width, cfg.output_height
+        """128x72 (72x128 for a portrait ratio, 72x72 for a square one), 24 frames unless sized by a fault."""
+        width, height = VideoSpec.width, VideoSpec.height
         ratio = re.fullmatch(r"(\d+):(\d+)", str(task.body.get("ratio") or ""))
         if ratio and int(ratio.group(2)) > int(ratio.group(1)):
-            width, height = height, width  # portrait request, portrait output
+            width, height = height, width
         elif ratio and ratio.group(1) == ratio.group(2):
             width = height = min(width, height)
-        fps, frames = plan.fps or cfg.output_fps, plan.frames or cfg.output_frames
-        spec = VideoSpec(
-            plan.width or width, plan.height or height, fps, frames, seed=task.number * 7 + index
-        )
-        if plan.size_bytes and plan.extension != "zip":
-            frames = frames_for_size(spec, plan.size_bytes, plan.extension)
-            spec = VideoSpec(spec.width, spec.height, spec.fps, frames, spec.seed)
+        spec = VideoSpec(width, height, seed=task.number * 7 + index)
+        size, extension = task.outputs.size_bytes, task.outputs.extension
+        if size and extension != "zip":
+            spec = replace(spec, frames=frames_for_size(spec, size, extension))
         return spec
 
 
@@ -447,8 +444,7 @@ class _Handler(BaseHTTPRequestHandler):
                 elif fault.kind == "output":
                     fmt = params.get("format")
                     extension = extension_for(fmt) if fmt else outputs.extension
-                    sizes = {k: params.get(k) for k in ("frames", "size_bytes", "width", "height", "fps")}
-                    outputs = OutputPlan(int(params.get("count", 1)), extension, **sizes)
+                    outputs = OutputPlan(int(params.get("count", 1)), extension, params.get("size_bytes"))
             task = sim.engine.create_task(endpoint, body, estimate, outputs=outputs, **kwargs)
         with sim._log_lock:
             sim._created.append(CreatedTask(task.id, endpoint, task.model, body, iso(task.created)))

@@ -250,12 +250,12 @@ def test_insufficient_credits(manual_sim: RunwaySimulator, manual_client: runway
 def test_multiple_outputs_in_png_sequence_and_prores(
     manual_sim: RunwaySimulator, manual_client: runwayml.RunwayML, clock: ManualClock, tmp_path: Path
 ) -> None:
-    # GIVEN a png_sequence task scripted with 3 outputs of 5 frames, and a prores task
-    manual_sim.inject("output", count=3, frames=5)
+    # GIVEN a png_sequence task scripted with 3 outputs, and a prores task
+    manual_sim.inject("output", count=3)
     png = manual_client.text_to_video.create(**gen45_kwargs(output_format="png_sequence"))
     prores = manual_client.text_to_video.create(**gen45_kwargs(output_format="prores"))
     clock.advance(3600)
-    # THEN the first has 3 zip outputs of 5 real PNGs each
+    # THEN the first has 3 zip outputs of 24 real PNGs each
     urls = manual_client.tasks.retrieve(png.id).output
     assert len(urls) == 3 and all(".zip?" in u for u in urls)
     for url in urls:
@@ -263,7 +263,7 @@ def test_multiple_outputs_in_png_sequence_and_prores(
         assert response.headers["content-type"] == "application/zip"
         with zipfile.ZipFile(io.BytesIO(response.content)) as zf:
             names = zf.namelist()
-            assert names == [f"frame.{i:04d}.png" for i in range(1, 6)]
+            assert names == [f"frame.{i:04d}.png" for i in range(1, 25)]
             assert zf.read(names[0]).startswith(b"\x89PNG\r\n\x1a\n")
     # AND the prores task has one QuickTime .mov that ffmpeg decodes
     (url,) = manual_client.tasks.retrieve(prores.id).output
@@ -275,18 +275,19 @@ def test_multiple_outputs_in_png_sequence_and_prores(
     assert (probe.errors, probe.frames) == ("", 24)
 
 
-def test_scripted_size_resolution_and_format(
+def test_scripted_size_and_format(
     manual_sim: RunwaySimulator, manual_client: runwayml.RunwayML, clock: ManualClock, tmp_path: Path
 ) -> None:
-    manual_sim.inject("output", size_bytes=3_000_000, width=64, height=64, fps=8, format="mp4")
-    task = _succeeded(manual_client, clock, manual_client.text_to_video.create(**gen45_kwargs()).id)
+    manual_sim.inject("output", size_bytes=3_000_000, format="mp4")
+    portrait = gen45_kwargs(ratio="720:1280", output_format="prores")
+    task = _succeeded(manual_client, clock, manual_client.text_to_video.create(**portrait).id)
     response = httpx.get(task.output[0])
     assert 3_000_000 <= len(response.content) < 3_100_000
     path = tmp_path / "big.mp4"
     path.write_bytes(response.content)
     probe = ffmpeg_probe(path)
     assert probe.errors == ""
-    assert (probe.width, probe.height) == (64, 64) and probe.frames > 400
+    assert (probe.width, probe.height) == (72, 128) and probe.frames > 100
 
 
 def test_a_300_mb_output_is_streamed_without_being_held_in_memory(
