@@ -62,8 +62,8 @@ Faults: ``sim.inject(kind, times=1, method=None, path=None, **params)``
 
     Not a fault but state: ``sim.set_credit_balance(n)``.
 
-Inspection: ``sim.requests`` (every request: method, path, query, headers, parsed JSON body, clock time,
-    status, faults fired), ``sim.created_tasks()`` (id, endpoint, model, body, created_at), ``sim.task(id)``,
+Inspection: ``sim.requests`` (every request: method, path, headers, parsed JSON body, status, faults
+    fired), ``sim.created_tasks()`` (id, endpoint, model, body, created_at), ``sim.task(id)``,
     ``sim.engine.upload_for_uri(runway_uri)`` (the stored upload or None), ``sim.credit_balance``,
     ``sim.reset()``.
 

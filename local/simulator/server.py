@@ -45,10 +45,8 @@ class RecordedRequest:
 
     method: str
     path: str
-    query: dict[str, list[str]]
     headers: dict[str, str]
     body: Any
-    time: float
     status: int | None = None
     faults: list[str] = field(default_factory=list)
 
@@ -296,8 +294,7 @@ class _Handler(BaseHTTPRequestHandler):
         if status != 204:
             self.send_header("Content-Length", str(len(payload)))
         self.end_headers()
-        if status != 204:
-            self.wfile.write(payload)
+        self.wfile.write(payload)
 
     def _reset_connection(self) -> None:
         """Abort the TCP connection with an RST."""
@@ -325,8 +322,7 @@ class _Handler(BaseHTTPRequestHandler):
                 body = json.loads(raw)
             except ValueError:
                 body = raw.decode("utf-8", "replace")
-        headers, now = dict(self.headers.items()), self.sim.engine.now()
-        record = RecordedRequest(self.command, path, parse_qs(url.query), headers, body, now)
+        record = RecordedRequest(self.command, path, dict(self.headers.items()), body)
         self.sim._record(record)
         self._current = record
         try:
