@@ -68,9 +68,6 @@ class _BitWriter:
         code = value + 1
         self.u(2 * code.bit_length() - 1, code)
 
-    def se(self, value: int) -> None:
-        self.ue(2 * value - 1 if value > 0 else -2 * value)
-
     def align_zero(self) -> None:
         while len(self.bits) % 8:
             self.bits.append(0)
@@ -165,32 +162,26 @@ class H264Stream:
         w.ue(idr_pic_id)  # consecutive IDR pictures must differ
         w.u(1, 0)  # no_output_of_prior_pics_flag
         w.u(1, 0)  # long_term_reference_flag
-        w.se(0)  # slice_qp_delta
+        w.ue(0)  # slice_qp_delta: se(0) has the code of ue(0)
         w.ue(25)  # mb_type I_PCM
         w.align_zero()
         return w.to_bytes()
 
-    def _macroblock(self, luma: int, cb: int, cr: int) -> bytes:
-        return bytes([luma]) * 256 + bytes([cb]) * 64 + bytes([cr]) * 64
-
     def frame(self, index: int) -> bytes:
         """One length-prefixed IDR NAL unit: a moving diagonal colour gradient."""
-        s = self.spec
-        parts = [struct.pack(">I", self.frame_nal_size), b"\x65", self._headers[index % 2]]
-        mb_prefix = b"\x0d\x00"  # ue(25) = 000011010, then 7 alignment zero bits
-        first = True
+        seed = self.spec.seed
+        macroblocks = []
         for y in range(self.mbs_h):
             for x in range(self.mbs_w):
                 # samples stay in 16..235 so the payload never contains 00 00 (no emulation prevention)
-                luma = 16 + (x * 19 + y * 23 + index * 7 + s.seed * 31) % 220
-                cb = 16 + (x * 11 + index * 3 + s.seed * 5) % 224
-                cr = 16 + (y * 13 + index * 5 + s.seed * 3) % 224
-                if not first:
-                    parts.append(mb_prefix)
-                first = False
-                parts.append(self._macroblock(luma, cb, cr))
-        parts.append(b"\x80")  # rbsp_stop_one_bit + alignment
-        data = b"".join(parts)
+                luma = 16 + (x * 19 + y * 23 + index * 7 + seed * 31) % 220
+                cb = 16 + (x * 11 + index * 3 + seed * 5) % 224
+                cr = 16 + (y * 13 + index * 5 + seed * 3) % 224
+                macroblocks.append(bytes([luma]) * 256 + bytes([cb]) * 64 + bytes([cr]) * 64)
+        # the first mb_type is in the slice header; each later one is ue(25) = 000011010 and 7 alignment bits
+        body = b"\x0d\x00".join(macroblocks)
+        header = struct.pack(">I", self.frame_nal_size) + b"\x65" + self._headers[index % 2]
+        data = header + body + b"\x80"  # rbsp_stop_one_bit + alignment
         if len(data) != self.sample_size:
             raise AssertionError(f"frame size {len(data)} != {self.sample_size}")
         return data

@@ -278,8 +278,6 @@ class _Handler(BaseHTTPRequestHandler):
         return self.rfile.read(length) if length > 0 else b""
 
     def _send(self, status: int, body: Any = None, headers: dict[str, str] | None = None) -> None:
-        if self._current is not None:
-            self._current.status = status
         headers = dict(headers or {})
         if body is None:
             payload = b""
@@ -288,13 +286,18 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             payload = json.dumps(body).encode()
             headers.setdefault("Content-Type", "application/json; charset=utf-8")
+        if status != 204:
+            headers["Content-Length"] = str(len(payload))
+        self._send_headers(status, headers)
+        self.wfile.write(payload)
+
+    def _send_headers(self, status: int, headers: dict[str, str]) -> None:
+        if self._current is not None:
+            self._current.status = status
         self.send_response(status)
         for name, value in headers.items():
             self.send_header(name, value)
-        if status != 204:
-            self.send_header("Content-Length", str(len(payload)))
         self.end_headers()
-        self.wfile.write(payload)
 
     def _reset_connection(self) -> None:
         """Abort the TCP connection with an RST."""
@@ -329,7 +332,6 @@ class _Handler(BaseHTTPRequestHandler):
             self._apply_request_faults(record, path)
             self._route(record, path, url.query, raw, body)
         except _Reply as reply:
-            record.status = reply.status
             self._send(reply.status, reply.body, reply.headers)
         except ConnectionError:
             self.close_connection = True
@@ -444,7 +446,6 @@ class _Handler(BaseHTTPRequestHandler):
             task = sim.engine.create_task(endpoint, body, estimate, outputs=outputs, **kwargs)
         with sim._log_lock:
             sim._created.append(CreatedTask(task.id, endpoint, task.model, body, iso(task.created)))
-        record.status = 200
         self._send(200, {"id": task.id, "estimatedCost": {"credits": estimate}})
 
     def _uri_problems(self, value: Any, where: str = "") -> list[str]:
@@ -560,20 +561,14 @@ class _Handler(BaseHTTPRequestHandler):
             "Content-Type": CONTENT_TYPES[extension],
             "Content-Length": str(size),
             "Content-Disposition": f'attachment; filename="{task.id}_{index}.{extension}"',
-            "ETag": f'"{hashlib.md5(f"{task.id}/{index}".encode(), usedforsecurity=False).hexdigest()}"',
-            "Cache-Control": "private, max-age=0",
         }
         cut_at, reset = None, False
         for fault in sim.faults.take(DOWNLOAD_KINDS, "GET", path):
             record.faults.append(fault.kind)
             cut_at = int(fault.params.get("after_bytes", size // 2))
             reset = fault.kind == "reset_download"
-        record.status = 200
+        self._send_headers(200, headers)
         self._streaming = True
-        self.send_response(200)
-        for name, value in headers.items():
-            self.send_header(name, value)
-        self.end_headers()
         sent = 0
         for chunk in chunks:
             if cut_at is not None and sent + len(chunk) >= cut_at:
@@ -630,12 +625,9 @@ class _Handler(BaseHTTPRequestHandler):
             raise _error(404, f"unknown control endpoint {method} {path}")
 
     def _inject(self, body: Any) -> Fault:
-        spec = dict(body) if isinstance(body, dict) else {}
-        kind = spec.pop("kind", None)
-        params = dict(spec.pop("params", None) or {})
-        known = {"times", "method", "path"}
-        params.update({k: v for k, v in spec.items() if k not in known})
+        spec = body if isinstance(body, dict) else {}
+        where = {k: spec[k] for k in ("times", "method", "path") if k in spec}
         try:
-            return self.sim.inject(str(kind), **{k: v for k, v in spec.items() if k in known}, **params)
+            return self.sim.inject(str(spec.get("kind")), **where, **(spec.get("params") or {}))
         except (ValueError, TypeError) as exc:
             raise _error(400, str(exc)) from exc

@@ -94,7 +94,7 @@ def test_cli_simulator_is_scriptable_over_http_and_stops_on_ctrl_c(
 
 def test_faults_scripted_over_http_reach_an_in_process_simulator(sim: RunwaySimulator) -> None:
     faults = f"{sim.base_url}/_simulator/faults"
-    spec = {"kind": "output", "count": 2, "params": {"format": "prores"}}
+    spec = {"kind": "output", "params": {"count": 2, "format": "prores"}}
     assert httpx.post(faults, json=spec).status_code == 200
     assert sim.faults.list()[0].params == {"count": 2, "format": "prores"}
     assert httpx.post(faults, json={"kind": "no_such_fault"}).status_code == 400
