@@ -71,11 +71,16 @@ class Task:
     deleted: bool = False
 
     @property
+    def length(self) -> float:
+        """How long the task holds its slot unless cancelled: its run, or until it fails."""
+        return self.run * (self.fail_at if self.failure_code else 1.0)
+
+    @property
     def end(self) -> float | None:
         """When the task leaves its slot (None while it has no start)."""
         if self.start is None:
             return None
-        natural = self.start + self.run * (self.fail_at if self.failure_code else 1.0)
+        natural = self.start + self.length
         if self.cancelled_at is not None:
             return min(natural, self.cancelled_at)
         return natural
@@ -109,9 +114,7 @@ class Task:
 @dataclass
 class Upload:
     id: str
-    filename: str
     fields: dict[str, str]
-    created: float
     expires: float
     data: bytes | None = None
     metadata: str | None = None
@@ -131,8 +134,7 @@ class Engine:
 
     def reset(self) -> None:
         with self.lock:
-            self.tasks: dict[str, Task] = {}
-            self.order: list[Task] = []
+            self.tasks: dict[str, Task] = {}  # in creation order
             self.uploads: dict[str, Upload] = {}
             self.base_balance = self.config.credit_balance
             self._rng = random.Random(f"{self.config.seed}:uploads")
@@ -145,12 +147,12 @@ class Engine:
     def balance(self, now: float | None = None) -> int:
         now = self.now() if now is None else now
         with self.lock:
-            return self.base_balance - sum(t.charged(now) for t in self.order)
+            return self.base_balance - sum(t.charged(now) for t in self.tasks.values())
 
     def set_balance(self, credits: int) -> None:
         with self.lock:
             now = self.now()
-            self.base_balance = credits + sum(t.charged(now) for t in self.order)
+            self.base_balance = credits + sum(t.charged(now) for t in self.tasks.values())
 
     # --- tasks -------------------------------------------------------------------------------------------
 
@@ -168,7 +170,7 @@ class Engine:
     ) -> Task:
         with self.lock:
             now = self.now()
-            number = len(self.order) + 1
+            number = len(self.tasks) + 1
             model = str(body.get("model"))
             rng = random.Random(f"{self.config.seed}:task:{number}")
             profile = self.config.profile(model)
@@ -195,7 +197,6 @@ class Engine:
                 outputs=outputs or OutputPlan(),
             )
             self.tasks[task.id] = task
-            self.order.append(task)
             self._schedule(model, now)
             return task
 
@@ -203,7 +204,7 @@ class Engine:
         """(Re)compute start times of the model's tasks that have not started, first come first served."""
         limit = self.config.profile(model).max_concurrent
         placed: list[tuple[float, float]] = []
-        for task in (t for t in self.order if t.model == model):
+        for task in (t for t in self.tasks.values() if t.model == model):
             if task.start is not None and task.start <= now:
                 end = task.end
                 assert end is not None
@@ -214,9 +215,8 @@ class Engine:
                 task.start = None
                 continue
             earliest = max(task.ready + task.forced_throttle, now)
-            length = task.run * (task.fail_at if task.failure_code else 1.0)
-            task.start = self._first_fit(placed, earliest, length, limit)
-            placed.append((task.start, task.start + length))
+            task.start = self._first_fit(placed, earliest, task.length, limit)
+            placed.append((task.start, task.start + task.length))
 
     @staticmethod
     def _first_fit(
@@ -236,12 +236,9 @@ class Engine:
             task = self.tasks.get(task_id)
             return None if task is None or task.deleted else task
 
-    def delete(self, task_id: str) -> bool:
-        """DELETE /v1/tasks/{id}: cancel a live task, delete a finished one. False if there is no such one."""
+    def delete(self, task: Task) -> None:
+        """DELETE /v1/tasks/{id}: cancel a live task, delete a finished one."""
         with self.lock:
-            task = self.get(task_id)
-            if task is None:
-                return False
             now = self.now()
             status = task.status(now)
             if status in ("PENDING", "THROTTLED", "RUNNING"):
@@ -252,7 +249,6 @@ class Engine:
                 self._schedule(task.model, now)
             else:
                 task.deleted = True
-            return True
 
     def task_json(self, task: Task, output_urls: list[str] | None = None) -> dict[str, Any]:
         now = self.now()
@@ -277,9 +273,9 @@ class Engine:
     def organization(self) -> dict[str, Any]:
         now = self.now()
         with self.lock:
-            models = sorted({*self.config.profiles, *(t.model for t in self.order)})
+            models = sorted({*self.config.profiles, *(t.model for t in self.tasks.values())})
             daily: dict[str, int] = {}
-            for task in self.order:
+            for task in self.tasks.values():
                 if now - task.created < 24 * 3600:
                     daily[task.model] = daily.get(task.model, 0) + 1
             return {
@@ -316,7 +312,7 @@ class Engine:
                 "policy": policy,
                 "x-amz-signature": signature,
             }
-            upload = Upload(upload_id, filename, fields, now, now + 24 * 3600)
+            upload = Upload(upload_id, fields, now + 24 * 3600)
             self.uploads[upload_id] = upload
             return upload
 

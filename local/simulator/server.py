@@ -92,7 +92,6 @@ class RunwaySimulator:
         self._signing_key = hashlib.sha256(f"runway-simulator:{self.config.seed}".encode()).digest()
         self._log_lock = threading.Lock()
         self._requests: list[RecordedRequest] = []
-        self._created: list[CreatedTask] = []
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self.base_url = ""
@@ -154,7 +153,6 @@ class RunwaySimulator:
         self.engine.reset()
         with self._log_lock:
             self._requests.clear()
-            self._created.clear()
 
     @property
     def requests(self) -> list[RecordedRequest]:
@@ -162,8 +160,9 @@ class RunwaySimulator:
             return list(self._requests)
 
     def created_tasks(self) -> list[CreatedTask]:
-        with self._log_lock:
-            return list(self._created)
+        with self.engine.lock:
+            tasks = list(self.engine.tasks.values())
+        return [CreatedTask(t.id, t.endpoint, t.model, t.body, iso(t.created)) for t in tasks]
 
     @property
     def credit_balance(self) -> int:
@@ -444,8 +443,6 @@ class _Handler(BaseHTTPRequestHandler):
                     extension = extension_for(fmt) if fmt else outputs.extension
                     outputs = OutputPlan(int(params.get("count", 1)), extension, params.get("size_bytes"))
             task = sim.engine.create_task(endpoint, body, estimate, outputs=outputs, **kwargs)
-        with sim._log_lock:
-            sim._created.append(CreatedTask(task.id, endpoint, task.model, body, iso(task.created)))
         self._send(200, {"id": task.id, "estimatedCost": {"credits": estimate}})
 
     def _uri_problems(self, value: Any, where: str = "") -> list[str]:
@@ -472,7 +469,7 @@ class _Handler(BaseHTTPRequestHandler):
         if task is None:
             raise _error(404, "Task not found")
         if self.command == "DELETE":
-            sim.engine.delete(task_id)
+            sim.engine.delete(task)
             self._send(204)
             return
         ttl = None
