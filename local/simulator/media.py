@@ -2,7 +2,7 @@
 
 The video is H.264 Constrained Baseline where every macroblock is ``I_PCM`` (raw samples, no transform or
 entropy coding), every frame is an IDR picture, and every frame has exactly the same size. That makes the
-whole ``moov`` box computable before any frame exists, so a file of any length (hundreds of MB) is streamed
+whole ``moov`` box computable before any frame exists, so a file of up to 4 GiB (32-bit boxes) is streamed
 frame by frame with a known ``Content-Length`` and never held in memory.
 
 ``prores`` outputs are the same H.264 stream in a QuickTime container (not real ProRes); ``png_sequence``
@@ -211,18 +211,14 @@ class VideoFile:
         self.spec = spec
         self.container = container
         self.stream = H264Stream(spec)
-        data_size = self.stream.sample_size * spec.frames
-        self._large = data_size + 8 > _MAX_32
-        self._mdat_header_size = 16 if self._large else 8
+        self._data_size = self.stream.sample_size * spec.frames
+        if self._data_size + 8 > _MAX_32:
+            raise ValueError("a video over 4 GiB would need 64-bit boxes")
         self._ftyp = self._ftyp_box()
-        # the chunk offset depends on the moov size, which depends on the offset's width: compute twice
-        moov = self._moov(0)
-        offset = len(self._ftyp) + len(moov) + self._mdat_header_size
+        # the chunk offset (where the frames start) depends on the moov size
+        offset = len(self._ftyp) + len(self._moov(0)) + 8
         self._moov_box = self._moov(offset)
-        if len(self._moov_box) != len(moov):
-            raise AssertionError("moov size changed")
-        self._data_size = data_size
-        self.size = offset + data_size
+        self.size = offset + self._data_size
 
     def _ftyp_box(self) -> bytes:
         if self.container == "mov":
@@ -287,24 +283,16 @@ class VideoFile:
         stts = _full_box(b"stts", 0, 0, struct.pack(">III", 1, s.frames, delta))
         stsc = _full_box(b"stsc", 0, 0, struct.pack(">IIII", 1, 1, s.frames, 1))
         stsz = _full_box(b"stsz", 0, 0, struct.pack(">II", self.stream.sample_size, s.frames))
-        if self._large:
-            chunk_offsets = _full_box(b"co64", 0, 0, struct.pack(">IQ", 1, data_offset))
-        else:
-            chunk_offsets = _full_box(b"stco", 0, 0, struct.pack(">II", 1, data_offset))
+        chunk_offsets = _full_box(b"stco", 0, 0, struct.pack(">II", 1, data_offset))
         stbl = _box(b"stbl", stsd, stts, stsc, stsz, chunk_offsets)
         minf = _box(b"minf", vmhd, dinf, stbl)
         mdia = _box(b"mdia", mdhd, hdlr, minf)
         trak = _box(b"trak", tkhd, mdia)
         return _box(b"moov", mvhd, trak)
 
-    def _mdat_header(self) -> bytes:
-        if self._large:
-            return struct.pack(">I", 1) + b"mdat" + struct.pack(">Q", 16 + self._data_size)
-        return struct.pack(">I", 8 + self._data_size) + b"mdat"
-
     def iter_bytes(self) -> Iterator[bytes]:
         """Yield the file in chunks of roughly 256 KB, generating frames lazily."""
-        pending = [self._ftyp, self._moov_box, self._mdat_header()]
+        pending = [self._ftyp, self._moov_box, struct.pack(">I", 8 + self._data_size) + b"mdat"]
         pending_size = sum(map(len, pending))
         for index in range(self.spec.frames):
             frame = self.stream.frame(index)
