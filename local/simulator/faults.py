@@ -8,8 +8,6 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-from .sdk_params import ENDPOINTS
-
 # Faults decided when a request arrives (any path).
 REQUEST_KINDS = {"http_error", "delay", "disconnect"}
 # Faults that act on an output download (GET /_outputs/...).
@@ -50,24 +48,14 @@ class Fault:
         )
 
 
-_DEFAULT_PATHS = {
-    "reset_download": "/_outputs/*",
-    "truncate_download": "/_outputs/*",
-    "expired_urls": "/v1/tasks/*",
-}
-_CREATE_PATHS = tuple(f"/v1/{endpoint}" for endpoint in ENDPOINTS)
-
-
 class FaultBook:
-    """Thread-safe list of pending faults; ``take`` consumes one matching fault of the given kinds."""
+    """Thread-safe list of pending faults. Each kind is taken only where it acts (see the KINDS above)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._faults: list[Fault] = []
 
     def add(self, fault: Fault) -> Fault:
-        if fault.path is None and fault.kind in _DEFAULT_PATHS:
-            fault.path = _DEFAULT_PATHS[fault.kind]
         with self._lock:
             self._faults.append(fault)
         return fault
@@ -78,11 +66,7 @@ class FaultBook:
         seen: set[str] = set()
         with self._lock:
             for fault in list(self._faults):
-                if fault.kind not in kinds or fault.kind in seen:
-                    continue
-                if fault.kind in TASK_KINDS and fault.path is None and path not in _CREATE_PATHS:
-                    continue
-                if not fault.matches(method, path):
+                if fault.kind not in kinds or fault.kind in seen or not fault.matches(method, path):
                     continue
                 seen.add(fault.kind)
                 fault.fired += 1
