@@ -178,23 +178,18 @@ class RunwaySimulator:
 
     # --- helpers used by the handler ---
 
-    def _record(self, record: RecordedRequest) -> None:
-        with self._log_lock:
-            self._requests.append(record)
-
     def _sign(self, resource: str, expires: int) -> str:
         return hmac.new(self._signing_key, f"{resource}:{expires}".encode(), hashlib.sha256).hexdigest()
 
-    def _output_urls(self, task: Task, ttl: float | None = None) -> list[str]:
+    def _task_json(self, task: Task, ttl: float | None = None) -> dict[str, Any]:
+        """The task's API JSON; its output URLs expire after ``ttl`` (``config.output_url_ttl_s``)."""
         ttl = self.config.output_url_ttl_s if ttl is None else ttl
         now = self.engine.now()
         expires = math.ceil(now + ttl) if ttl > 0 else math.floor(now + ttl)
         resources = [f"/_outputs/{task.id}/{i}.{task.outputs.extension}" for i in range(task.outputs.count)]
         query = "?Expires={}&Signature={}&Key-Pair-Id=SIMULATOR"
-        return [self.base_url + r + query.format(expires, self._sign(r, expires)) for r in resources]
-
-    def _task_json(self, task: Task, ttl: float | None = None) -> dict[str, Any]:
-        return self.engine.task_json(task, self._output_urls(task, ttl))
+        urls = [self.base_url + r + query.format(expires, self._sign(r, expires)) for r in resources]
+        return self.engine.task_json(task, urls)
 
     def _video_spec(self, task: Task, index: int) -> VideoSpec:
         """128x72 (72x128 for a portrait ratio, 72x72 for a square one), 24 frames unless sized by a fault."""
@@ -272,10 +267,6 @@ class _Handler(BaseHTTPRequestHandler):
     def sim(self) -> RunwaySimulator:
         return self.server.sim
 
-    def _read_body(self) -> bytes:
-        length = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(length) if length > 0 else b""
-
     def _send(self, status: int, body: Any = None, headers: dict[str, str] | None = None) -> None:
         headers = dict(headers or {})
         if body is None:
@@ -309,7 +300,8 @@ class _Handler(BaseHTTPRequestHandler):
     def _dispatch(self) -> None:
         url = urlsplit(self.path)
         path = url.path
-        raw = self._read_body()
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length > 0 else b""
         self._current = None
         self._streaming = False
         if path.startswith("/_simulator/"):
@@ -325,7 +317,8 @@ class _Handler(BaseHTTPRequestHandler):
             except ValueError:
                 body = raw.decode("utf-8", "replace")
         record = RecordedRequest(self.command, path, dict(self.headers.items()), body)
-        self.sim._record(record)
+        with self.sim._log_lock:
+            self.sim._requests.append(record)
         self._current = record
         try:
             self._apply_request_faults(record, path)
