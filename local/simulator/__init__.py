@@ -31,7 +31,7 @@ Checks like Runway's
     (``videogen``) is never consulted: a stand-in must not share the rules it tests.
 
 Tasks
-    PENDING -> (THROTTLED while the model's ``maxConcurrentGenerations`` slots are full) -> RUNNING
+    PENDING -> (THROTTLED while a ``throttle`` fault holds it) -> RUNNING
     (``progress`` 0..0.99) -> SUCCEEDED (``output``, ``cost``) or FAILED (``failure``, ``failureCode``,
     cost 0). DELETE cancels a live task (CANCELLED; refunded unless it was RUNNING) or deletes a finished one
     (404 afterwards). Timings come from ``config.profiles`` (log-normal, seeded) times ``config.time_scale``,

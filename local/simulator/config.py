@@ -43,7 +43,6 @@ class ModelProfile:
     min_s: float = 5.0
     max_s: float = 900.0
     pending_s: tuple[float, float] = (1.0, 4.0)
-    max_concurrent: int | None = 5
     credits_per_second: float = 10.0
 
 
@@ -67,7 +66,7 @@ class SimulatorConfig:
     - ``api_key``: accepted Bearer key. The simulator process's ``RUNWAYML_API_SECRET`` is accepted too when
       set; when neither is set, any non-empty key is accepted.
     - ``credit_balance``: the organization's starting balance; every task is charged against it.
-    - ``profiles``: per-model timing, concurrency limit and price (``default_profile`` for the rest).
+    - ``profiles``: per-model timing and price (``default_profile`` for the rest).
     - ``output_url_ttl_s``: lifetime of output URLs in real seconds (of ``clock``).
     - ``clock``: wall clock in seconds (``time.time``); tests may pass a fake one to step time by hand.
     """

@@ -1,9 +1,8 @@
 """Tasks, credits and uploads. State is derived from the clock on every read: no background threads.
 
-Each task draws its timings when it is created (PENDING, then RUNNING for ``run`` seconds) from an RNG seeded
-by ``(seed, task number)``. Its start is scheduled against the model's concurrency limit: while no slot is
-free (or while a ``throttle`` fault holds it) the task is THROTTLED. Cancelling frees the slot, and the tasks
-behind it are rescheduled.
+Each task draws its timings when it is created from an RNG seeded by ``(seed, task number)``: PENDING until
+``ready``, THROTTLED until ``start`` (only while a ``throttle`` fault holds it), then RUNNING for ``run``
+seconds (or until the fraction ``fail_at`` of it when it fails).
 """
 
 from __future__ import annotations
@@ -59,48 +58,30 @@ class Task:
     estimate: float
     charge: int
     ready: float
+    start: float
     run: float
-    forced_throttle: float = 0.0
     failure_code: str | None = None
     failure: str | None = None
     fail_at: float = 1.0
     outputs: OutputPlan = field(default_factory=OutputPlan)
-    start: float | None = None
     cancelled_at: float | None = None
     refund_on_cancel: bool = False
     deleted: bool = False
 
-    @property
-    def length(self) -> float:
-        """How long the task holds its slot unless cancelled: its run, or until it fails."""
-        return self.run * (self.fail_at if self.failure_code else 1.0)
-
-    @property
-    def end(self) -> float | None:
-        """When the task leaves its slot (None while it has no start)."""
-        if self.start is None:
-            return None
-        natural = self.start + self.length
-        if self.cancelled_at is not None:
-            return min(natural, self.cancelled_at)
-        return natural
-
     def status(self, now: float) -> str:
-        end = self.end
+        end = self.start + self.run * (self.fail_at if self.failure_code else 1.0)
         cancelled = self.cancelled_at
-        if cancelled is not None and now >= cancelled and (end is None or end >= cancelled):
+        if cancelled is not None and now >= cancelled and end >= cancelled:
             return "CANCELLED"
         if now < self.ready:
             return "PENDING"
-        if self.start is None or now < self.start:
+        if now < self.start:
             return "THROTTLED"
-        assert end is not None
         if now < end:
             return "RUNNING"
         return "FAILED" if self.failure_code else "SUCCEEDED"
 
     def progress(self, now: float) -> float:
-        assert self.start is not None
         done = (now - self.start) / max(self.run, 1e-9)
         return round(min(max(done, 0.0), 0.99), 2)
 
@@ -179,6 +160,7 @@ class Engine:
             run_s = profile.median_s * length * math.exp(rng.gauss(0.0, profile.sigma))
             run_s = min(max(run_s, profile.min_s), profile.max_s)
             scale = self.config.time_scale
+            ready = now + rng.uniform(*profile.pending_s) * scale
             task = Task(
                 id=str(uuid.UUID(int=rng.getrandbits(128), version=4)),
                 number=number,
@@ -188,48 +170,16 @@ class Engine:
                 created=now,
                 estimate=estimate,
                 charge=math.ceil(estimate),
-                ready=now + rng.uniform(*profile.pending_s) * scale,
+                ready=ready,
+                start=ready + forced_throttle * scale,
                 run=run_s * scale,
-                forced_throttle=forced_throttle * scale,
                 failure_code=failure_code,
                 failure=failure or (failure_message(failure_code) if failure_code else None),
                 fail_at=fail_at,
                 outputs=outputs or OutputPlan(),
             )
             self.tasks[task.id] = task
-            self._schedule(model, now)
             return task
-
-    def _schedule(self, model: str, now: float) -> None:
-        """(Re)compute start times of the model's tasks that have not started, first come first served."""
-        limit = self.config.profile(model).max_concurrent
-        placed: list[tuple[float, float]] = []
-        for task in (t for t in self.tasks.values() if t.model == model):
-            if task.start is not None and task.start <= now:
-                end = task.end
-                assert end is not None
-                if end > now:
-                    placed.append((task.start, end))
-                continue
-            if task.cancelled_at is not None:
-                task.start = None
-                continue
-            earliest = max(task.ready + task.forced_throttle, now)
-            task.start = self._first_fit(placed, earliest, task.length, limit)
-            placed.append((task.start, task.start + task.length))
-
-    @staticmethod
-    def _first_fit(
-        placed: list[tuple[float, float]], earliest: float, length: float, limit: int | None
-    ) -> float:
-        if limit is None:
-            return earliest
-        candidates = sorted({earliest, *(end for _, end in placed if end > earliest)})
-        for t in candidates:
-            checkpoints = [t, *(s for s, _ in placed if t < s < t + length)]
-            if all(sum(1 for s, e in placed if s <= c < e) < limit for c in checkpoints):
-                return t
-        return max(end for _, end in placed)
 
     def get(self, task_id: str) -> Task | None:
         with self.lock:
@@ -244,9 +194,6 @@ class Engine:
             if status in ("PENDING", "THROTTLED", "RUNNING"):
                 task.cancelled_at = now
                 task.refund_on_cancel = status != "RUNNING"
-                if status != "RUNNING":
-                    task.start = None
-                self._schedule(task.model, now)
             else:
                 task.deleted = True
 
@@ -283,11 +230,7 @@ class Engine:
                 "tier": {
                     "maxMonthlyCreditSpend": 1_000_000,
                     "models": {
-                        m: {
-                            "maxConcurrentGenerations": self.config.profile(m).max_concurrent,
-                            "maxDailyGenerations": None,
-                        }
-                        for m in models
+                        m: {"maxConcurrentGenerations": None, "maxDailyGenerations": None} for m in models
                     },
                 },
                 "usage": {"models": {m: {"dailyGenerations": n} for m, n in sorted(daily.items())}},
