@@ -98,6 +98,7 @@ class Upload:
     fields: dict[str, str]
     expires: float
     data: bytes | None = None
+    content_type: str | None = None
     metadata: str | None = None
 
     @property
@@ -160,9 +161,10 @@ class Engine:
             run_s = profile.median_s * length * math.exp(rng.gauss(0.0, profile.sigma))
             run_s = min(max(run_s, profile.min_s), profile.max_s)
             scale = self.config.time_scale
+            task_id = str(uuid.UUID(int=rng.getrandbits(128), version=4))  # drawn before the pending time
             ready = now + rng.uniform(*profile.pending_s) * scale
             task = Task(
-                id=str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+                id=task_id,
                 number=number,
                 endpoint=endpoint,
                 model=model,

@@ -523,6 +523,7 @@ class _Handler(BaseHTTPRequestHandler):
             raise _xml_error(400, "InvalidArgument", "The uploaded file is empty")
         with self.sim.engine.lock:
             upload.data = data
+            upload.content_type = file_part.get_content_type()
             upload.metadata = form.get("metadata")
         self._send(204)
 
