@@ -2,7 +2,7 @@
 
 Point the real ``runwayml`` SDK at it by changing only the base URL::
 
-    from local.simulator import RunwaySimulator, SimulatorConfig, SimulatorControl
+    from local.simulator import RunwaySimulator, SimulatorConfig
 
     with RunwaySimulator(SimulatorConfig(time_scale=0.01, seed=1)) as sim:   # free port on 127.0.0.1
         client = runwayml.RunwayML(api_key="any", base_url=sim.base_url)    # or RUNWAYML_BASE_URL
@@ -10,7 +10,6 @@ Point the real ``runwayml`` SDK at it by changing only the base URL::
         ...
         assert len(sim.created_tasks()) == 1
 
-    sim = RunwaySimulator(config); base_url = sim.start(); ...; sim.stop()
     python -m local.simulator --port 8787 [--time-scale 0.1] [--seed 0] [--api-key K] [--credits N]
 
 What it serves
@@ -18,7 +17,7 @@ What it serves
     -> ``{id, estimatedCost}``;
     ``GET|DELETE /v1/tasks/{id}``; ``POST /v1/uploads`` and the multipart upload target it hands out
     (``/_uploads/{id}``, no auth; its ``runway://uploads/{id}`` URI is then accepted as a media input, unknown
-    ones are refused); ``GET /v1/organization``; ``POST /v1/organization/usage``; signed output URLs
+    ones are refused); ``GET /v1/organization``; signed output URLs
     ``/_outputs/{task}/{n}.{mp4|mov|zip}?Expires=&Signature=&Key-Pair-Id=`` (403 once expired or tampered).
 
 Checks like Runway's
@@ -32,7 +31,7 @@ Checks like Runway's
     (``videogen``) is never consulted: a stand-in must not share the rules it tests.
 
 Tasks
-    PENDING -> (THROTTLED while the model's ``maxConcurrentGenerations`` slots are full) -> RUNNING
+    PENDING -> (THROTTLED while a ``throttle`` fault holds it) -> RUNNING
     (``progress`` 0..0.99) -> SUCCEEDED (``output``, ``cost``) or FAILED (``failure``, ``failureCode``,
     cost 0). DELETE cancels a live task (CANCELLED; refunded unless it was RUNNING) or deletes a finished one
     (404 afterwards). Timings come from ``config.profiles`` (log-normal, seeded) times ``config.time_scale``,
@@ -42,13 +41,11 @@ Tasks
     Outputs are real H.264 MP4 files generated on the fly (``prores`` -> the same stream in a .mov, not real
     ProRes; ``png_sequence`` and other image-sequence formats -> a .zip of real PNGs).
 
-Faults: ``sim.inject(kind, times=1, method=None, path=None, model=None, prompt_contains=None, **params)``
-    ``path`` is a glob (``/v1/tasks/*``); ``model``/``prompt_contains`` match the create body, or the body of
-    the task a path refers to; ``times=None`` means forever. Kinds and params:
+Faults: ``sim.inject(kind, times=1, method=None, path=None, **params)``
+    ``path`` is a glob (``/v1/tasks/*``); ``times=None`` means forever. Kinds and params:
 
     - ``http_error``: answer ``status`` (500) with ``{"error": message}``; ``retry_after`` adds a
-      ``retry-after`` header; ``headers`` adds more. Aliases: ``rate_limit`` (429, retry_after=1),
-      ``server_error`` (500). Bursts: ``times=N``.
+      ``retry-after`` header. ``rate_limit`` is one with status 429 and retry_after=1.
     - ``delay``: sleep ``seconds`` (real seconds) before handling the request normally.
     - ``disconnect``: reset the TCP connection without answering.
     - ``reset_download`` / ``truncate_download`` (output downloads): send the full ``Content-Length`` header,
@@ -57,28 +54,27 @@ Faults: ``sim.inject(kind, times=1, method=None, path=None, model=None, prompt_c
       ``SAFETY.OUTPUT.VIDEO``, ``INTERNAL.BAD_OUTPUT.CODE01``) and ``message``, at fraction ``at`` (0.5) of
       its run.
     - ``throttle`` (next matching create): the task stays THROTTLED for ``seconds`` simulated seconds (60).
-    - ``output`` (next matching create): ``count`` outputs, ``format`` (an outputFormat or mp4/mov/zip),
-      ``frames``, ``size_bytes`` (streamed, never held in memory), ``width``, ``height``, ``fps``.
+    - ``output`` (next matching create): ``count`` outputs, ``format`` (an outputFormat or mp4/mov/zip) and
+      ``size_bytes`` (a video of at least that size, streamed, never held in memory).
     - ``expired_urls`` (``GET /v1/tasks/*``): that answer's output URLs expire after ``ttl`` real seconds
       (0: already expired). The next GET gives fresh URLs. ``config.output_url_ttl_s`` sets the usual
       lifetime.
 
-    Not faults but state: ``sim.set_credit_balance(n)``, ``sim.set_concurrency_limit(model, n)``.
+    Not a fault but state: ``sim.set_credit_balance(n)``.
 
-Inspection: ``sim.requests`` (every request: method, path, query, headers, parsed JSON body, clock time,
-    status, faults fired), ``sim.created_tasks()`` (id, endpoint, model, body, created_at), ``sim.task(id)``,
-    ``sim.uploaded(runway_uri)`` (the stored upload or None),
-    ``sim.credit_balance``, ``sim.reset()``.
+Inspection: ``sim.requests`` (every request: method, path, headers, parsed JSON body, status, faults
+    fired), ``sim.created_tasks()`` (id, endpoint, model, body, created_at), ``sim.task(id)``,
+    ``sim.engine.upload_for_uri(runway_uri)`` (the stored upload or None), ``sim.credit_balance``,
+    ``sim.reset()``.
 
-Control endpoints (no auth; ``SimulatorControl(base_url)`` wraps them with the same method names):
+Control endpoints (no auth), to script a simulator in another process (``python -m local.simulator``):
     ``GET /_simulator/health``; ``POST /_simulator/reset``; ``POST /_simulator/faults`` with
-    ``{"kind", "times", "method", "path", "model", "prompt_contains", "params": {...}}`` (returns the fault);
+    ``{"kind", "times", "method", "path", "params": {...}}`` (returns the fault);
     ``GET|DELETE /_simulator/faults``; ``GET /_simulator/requests``; ``GET /_simulator/tasks``;
-    ``POST /_simulator/settings`` with ``{"creditBalance": n, "concurrency": {"<model>": n | null}}``.
+    ``POST /_simulator/settings`` with ``{"creditBalance": n}``.
 """
 
 from .config import ManualClock, ModelProfile, SimulatorConfig
-from .control import SimulatorControl
 from .faults import Fault
 from .server import CreatedTask, RecordedRequest, RunwaySimulator
 
@@ -90,5 +86,4 @@ __all__ = [
     "RecordedRequest",
     "RunwaySimulator",
     "SimulatorConfig",
-    "SimulatorControl",
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import signal
 import sys
@@ -34,19 +35,13 @@ def main(argv: list[str] | None = None) -> int:
         api_key=args.api_key,
         credit_balance=args.credits,
     )
-    sim = RunwaySimulator(config)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    base_url = sim.start()
-    sys.stdout.write(f"RUNWAYML_BASE_URL={base_url}\n")
-    sys.stdout.flush()
-    try:
+    with RunwaySimulator(config) as sim, contextlib.suppress(KeyboardInterrupt):
+        sys.stdout.write(f"RUNWAYML_BASE_URL={sim.base_url}\n")
+        sys.stdout.flush()
         while not stop.wait(0.5):
             pass
-    except KeyboardInterrupt:
-        pass
-    finally:
-        sim.stop()
     return 0
 
 

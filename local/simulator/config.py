@@ -43,8 +43,6 @@ class ModelProfile:
     min_s: float = 5.0
     max_s: float = 900.0
     pending_s: tuple[float, float] = (1.0, 4.0)
-    max_concurrent: int | None = 5
-    max_daily: int | None = None
     credits_per_second: float = 10.0
 
 
@@ -68,9 +66,8 @@ class SimulatorConfig:
     - ``api_key``: accepted Bearer key. The simulator process's ``RUNWAYML_API_SECRET`` is accepted too when
       set; when neither is set, any non-empty key is accepted.
     - ``credit_balance``: the organization's starting balance; every task is charged against it.
-    - ``profiles``: per-model timing, concurrency limit and price (``default_profile`` for the rest).
+    - ``profiles``: per-model timing and price (``default_profile`` for the rest).
     - ``output_url_ttl_s``: lifetime of output URLs in real seconds (of ``clock``).
-    - ``output_width/height/fps/frames``: the video served for each output.
     - ``clock``: wall clock in seconds (``time.time``); tests may pass a fake one to step time by hand.
     """
 
@@ -80,16 +77,9 @@ class SimulatorConfig:
     seed: int = 0
     api_key: str | None = None
     credit_balance: int = 100_000
-    max_monthly_credit_spend: int = 1_000_000
     profiles: dict[str, ModelProfile] = field(default_factory=lambda: dict(DEFAULT_PROFILES))
     default_profile: ModelProfile = field(default_factory=ModelProfile)
     output_url_ttl_s: float = 36 * 3600
-    output_width: int = 128
-    output_height: int = 72
-    output_fps: int = 12
-    output_frames: int = 24
-    upload_ttl_s: float = 24 * 3600
-    max_upload_bytes: int = 200 * 1024 * 1024
     clock: Callable[[], float] = time.time
 
     def profile(self, model: str) -> ModelProfile:

@@ -1,9 +1,8 @@
 """Tasks, credits and uploads. State is derived from the clock on every read: no background threads.
 
-Each task draws its timings when it is created (PENDING, then RUNNING for ``run`` seconds) from an RNG seeded
-by ``(seed, task number)``. Its start is scheduled against the model's concurrency limit: while no slot is
-free (or while a ``throttle`` fault holds it) the task is THROTTLED. Cancelling frees the slot, and the tasks
-behind it are rescheduled.
+Each task draws its timings when it is created from an RNG seeded by ``(seed, task number)``: PENDING until
+``ready``, THROTTLED until ``start`` (only while a ``throttle`` fault holds it), then RUNNING for ``run``
+seconds (or until the fraction ``fail_at`` of it when it fails).
 """
 
 from __future__ import annotations
@@ -45,11 +44,7 @@ def iso(ts: float) -> str:
 class OutputPlan:
     count: int = 1
     extension: str = "mp4"
-    frames: int | None = None
     size_bytes: int | None = None
-    width: int | None = None
-    height: int | None = None
-    fps: int | None = None
 
 
 @dataclass
@@ -63,65 +58,44 @@ class Task:
     estimate: float
     charge: int
     ready: float
+    start: float
     run: float
-    forced_throttle: float = 0.0
     failure_code: str | None = None
     failure: str | None = None
     fail_at: float = 1.0
     outputs: OutputPlan = field(default_factory=OutputPlan)
-    start: float | None = None
     cancelled_at: float | None = None
     refund_on_cancel: bool = False
     deleted: bool = False
 
-    @property
-    def end(self) -> float | None:
-        """When the task leaves its slot (None while it has no start)."""
-        if self.start is None:
-            return None
-        natural = self.start + self.run * (self.fail_at if self.failure_code else 1.0)
-        if self.cancelled_at is not None:
-            return min(natural, self.cancelled_at)
-        return natural
-
     def status(self, now: float) -> str:
-        end = self.end
+        end = self.start + self.run * (self.fail_at if self.failure_code else 1.0)
         cancelled = self.cancelled_at
-        if cancelled is not None and now >= cancelled and (end is None or end >= cancelled):
+        if cancelled is not None and now >= cancelled and end >= cancelled:
             return "CANCELLED"
         if now < self.ready:
             return "PENDING"
-        if self.start is None or now < self.start:
+        if now < self.start:
             return "THROTTLED"
-        assert end is not None
         if now < end:
             return "RUNNING"
         return "FAILED" if self.failure_code else "SUCCEEDED"
 
     def progress(self, now: float) -> float:
-        assert self.start is not None
         done = (now - self.start) / max(self.run, 1e-9)
         return round(min(max(done, 0.0), 0.99), 2)
 
     def charged(self, now: float) -> int:
         """Credits this task holds at ``now``: reserved at creation, refunded on failure or early cancel."""
-        return 0 if self.refund_time(now) is not None else self.charge
-
-    def refund_time(self, now: float) -> float | None:
         status = self.status(now)
-        if status == "FAILED":
-            return self.end
-        if status == "CANCELLED" and self.refund_on_cancel:
-            return self.cancelled_at
-        return None
+        refunded = status == "FAILED" or (status == "CANCELLED" and self.refund_on_cancel)
+        return 0 if refunded else self.charge
 
 
 @dataclass
 class Upload:
     id: str
-    filename: str
     fields: dict[str, str]
-    created: float
     expires: float
     data: bytes | None = None
     content_type: str | None = None
@@ -142,11 +116,9 @@ class Engine:
 
     def reset(self) -> None:
         with self.lock:
-            self.tasks: dict[str, Task] = {}
-            self.order: list[Task] = []
+            self.tasks: dict[str, Task] = {}  # in creation order
             self.uploads: dict[str, Upload] = {}
             self.base_balance = self.config.credit_balance
-            self.limits: dict[str, int | None] = {}
             self._rng = random.Random(f"{self.config.seed}:uploads")
 
     def now(self) -> float:
@@ -154,25 +126,15 @@ class Engine:
 
     # --- limits and credits -----------------------------------------------------------------------------
 
-    def limit(self, model: str) -> int | None:
-        if model in self.limits:
-            return self.limits[model]
-        return self.config.profile(model).max_concurrent
-
-    def set_limit(self, model: str, limit: int | None) -> None:
-        with self.lock:
-            self.limits[model] = limit
-            self._schedule(model, self.now())
-
     def balance(self, now: float | None = None) -> int:
         now = self.now() if now is None else now
         with self.lock:
-            return self.base_balance - sum(t.charged(now) for t in self.order)
+            return self.base_balance - sum(t.charged(now) for t in self.tasks.values())
 
     def set_balance(self, credits: int) -> None:
         with self.lock:
             now = self.now()
-            self.base_balance = credits + sum(t.charged(now) for t in self.order)
+            self.base_balance = credits + sum(t.charged(now) for t in self.tasks.values())
 
     # --- tasks -------------------------------------------------------------------------------------------
 
@@ -190,7 +152,7 @@ class Engine:
     ) -> Task:
         with self.lock:
             now = self.now()
-            number = len(self.order) + 1
+            number = len(self.tasks) + 1
             model = str(body.get("model"))
             rng = random.Random(f"{self.config.seed}:task:{number}")
             profile = self.config.profile(model)
@@ -199,8 +161,10 @@ class Engine:
             run_s = profile.median_s * length * math.exp(rng.gauss(0.0, profile.sigma))
             run_s = min(max(run_s, profile.min_s), profile.max_s)
             scale = self.config.time_scale
+            task_id = str(uuid.UUID(int=rng.getrandbits(128), version=4))  # drawn before the pending time
+            ready = now + rng.uniform(*profile.pending_s) * scale
             task = Task(
-                id=str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+                id=task_id,
                 number=number,
                 endpoint=endpoint,
                 model=model,
@@ -208,73 +172,32 @@ class Engine:
                 created=now,
                 estimate=estimate,
                 charge=math.ceil(estimate),
-                ready=now + rng.uniform(*profile.pending_s) * scale,
+                ready=ready,
+                start=ready + forced_throttle * scale,
                 run=run_s * scale,
-                forced_throttle=forced_throttle * scale,
                 failure_code=failure_code,
                 failure=failure or (failure_message(failure_code) if failure_code else None),
                 fail_at=fail_at,
                 outputs=outputs or OutputPlan(),
             )
             self.tasks[task.id] = task
-            self.order.append(task)
-            self._schedule(model, now)
             return task
-
-    def _schedule(self, model: str, now: float) -> None:
-        """(Re)compute start times of the model's tasks that have not started, first come first served."""
-        limit = self.limit(model)
-        placed: list[tuple[float, float]] = []
-        for task in (t for t in self.order if t.model == model):
-            if task.start is not None and task.start <= now:
-                end = task.end
-                assert end is not None
-                if end > now:
-                    placed.append((task.start, end))
-                continue
-            if task.cancelled_at is not None:
-                task.start = None
-                continue
-            earliest = max(task.ready + task.forced_throttle, now)
-            length = task.run * (task.fail_at if task.failure_code else 1.0)
-            task.start = self._first_fit(placed, earliest, length, limit)
-            placed.append((task.start, task.start + length))
-
-    @staticmethod
-    def _first_fit(
-        placed: list[tuple[float, float]], earliest: float, length: float, limit: int | None
-    ) -> float:
-        if limit is None:
-            return earliest
-        candidates = sorted({earliest, *(end for _, end in placed if end > earliest)})
-        for t in candidates:
-            checkpoints = [t, *(s for s, _ in placed if t < s < t + length)]
-            if all(sum(1 for s, e in placed if s <= c < e) < limit for c in checkpoints):
-                return t
-        return max(end for _, end in placed)
 
     def get(self, task_id: str) -> Task | None:
         with self.lock:
             task = self.tasks.get(task_id)
             return None if task is None or task.deleted else task
 
-    def delete(self, task_id: str) -> bool:
-        """DELETE /v1/tasks/{id}: cancel a live task, delete a finished one. False if there is no such one."""
+    def delete(self, task: Task) -> None:
+        """DELETE /v1/tasks/{id}: cancel a live task, delete a finished one."""
         with self.lock:
-            task = self.get(task_id)
-            if task is None:
-                return False
             now = self.now()
             status = task.status(now)
             if status in ("PENDING", "THROTTLED", "RUNNING"):
                 task.cancelled_at = now
                 task.refund_on_cancel = status != "RUNNING"
-                if status != "RUNNING":
-                    task.start = None
-                self._schedule(task.model, now)
             else:
                 task.deleted = True
-            return True
 
     def task_json(self, task: Task, output_urls: list[str] | None = None) -> dict[str, Any]:
         now = self.now()
@@ -299,59 +222,21 @@ class Engine:
     def organization(self) -> dict[str, Any]:
         now = self.now()
         with self.lock:
-            models = sorted({*self.config.profiles, *(t.model for t in self.order)})
+            models = sorted({*self.config.profiles, *(t.model for t in self.tasks.values())})
             daily: dict[str, int] = {}
-            for task in self.order:
+            for task in self.tasks.values():
                 if now - task.created < 24 * 3600:
                     daily[task.model] = daily.get(task.model, 0) + 1
             return {
                 "creditBalance": self.balance(now),
                 "tier": {
-                    "maxMonthlyCreditSpend": self.config.max_monthly_credit_spend,
+                    "maxMonthlyCreditSpend": 1_000_000,
                     "models": {
-                        m: {
-                            "maxConcurrentGenerations": self.limit(m),
-                            "maxDailyGenerations": self.config.profile(m).max_daily,
-                        }
-                        for m in models
+                        m: {"maxConcurrentGenerations": None, "maxDailyGenerations": None} for m in models
                     },
                 },
                 "usage": {"models": {m: {"dailyGenerations": n} for m, n in sorted(daily.items())}},
             }
-
-    def usage(self, start_date: str | None, before_date: str | None) -> dict[str, Any]:
-        now = self.now()
-        today = dt.datetime.fromtimestamp(now, dt.UTC).date()
-        # Runway documents startDate = 30 days ago and beforeDate = start + 30 (exclusive), which would leave
-        # out today; the simulator's default window is the last 30 days including today.
-        start = dt.date.fromisoformat(start_date) if start_date else today - dt.timedelta(days=29)
-        before = dt.date.fromisoformat(before_date) if before_date else start + dt.timedelta(days=30)
-        if before <= start or (before - start).days > 90:
-            raise ValueError("beforeDate must be after startDate and at most 90 days later")
-        per_day: dict[dt.date, dict[str, int]] = {}
-
-        def add(ts: float, model: str, amount: int) -> None:
-            day = dt.datetime.fromtimestamp(ts, dt.UTC).date()
-            if start <= day < before:
-                models = per_day.setdefault(day, {})
-                models[model] = models.get(model, 0) + amount
-
-        with self.lock:
-            for task in self.order:
-                add(task.created, task.model, task.charge)
-                refunded_at = task.refund_time(now)
-                if refunded_at is not None:
-                    add(refunded_at, task.model, -task.charge)
-        return {
-            "models": sorted({m for models in per_day.values() for m in models}),
-            "results": [
-                {
-                    "date": day.isoformat(),
-                    "usedCredits": [{"model": m, "amount": a} for m, a in sorted(models.items())],
-                }
-                for day, models in sorted(per_day.items())
-            ],
-        }
 
     # --- uploads -----------------------------------------------------------------------------------------
 
@@ -360,19 +245,11 @@ class Engine:
             now = self.now()
             upload_id = str(uuid.UUID(int=self._rng.getrandbits(128), version=4))
             key = f"uploads/{upload_id}/{filename}"
-            policy = base64.b64encode(
-                json.dumps({"expiration": iso(now + 3600), "conditions": [{"key": key}]}).encode()
-            ).decode()
+            # a presigned S3 POST's form fields, which the target checks come back unchanged
+            policy = base64.b64encode(json.dumps({"conditions": [{"key": key}]}).encode()).decode()
             signature = hmac.new(signing_key, policy.encode(), hashlib.sha256).hexdigest()
-            fields = {
-                "key": key,
-                "x-amz-algorithm": "AWS4-HMAC-SHA256",
-                "x-amz-credential": "SIMULATOR/20241106/us-east-1/s3/aws4_request",
-                "x-amz-date": dt.datetime.fromtimestamp(now, dt.UTC).strftime("%Y%m%dT%H%M%SZ"),
-                "policy": policy,
-                "x-amz-signature": signature,
-            }
-            upload = Upload(upload_id, filename, fields, now, now + self.config.upload_ttl_s)
+            fields = {"key": key, "policy": policy, "x-amz-signature": signature}
+            upload = Upload(upload_id, fields, now + 24 * 3600)
             self.uploads[upload_id] = upload
             return upload
 

@@ -8,8 +8,6 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-from .sdk_params import ENDPOINTS
-
 # Faults decided when a request arrives (any path).
 REQUEST_KINDS = {"http_error", "delay", "disconnect"}
 # Faults that act on an output download (GET /_outputs/...).
@@ -25,19 +23,15 @@ _ids = itertools.count(1)
 
 @dataclass
 class Fault:
-    """One scripted fault. ``times=None`` means forever.
+    """One scripted fault, matching ``method`` (exact) and ``path`` (a glob such as ``/v1/tasks/*``).
 
-    Matching: ``method`` (exact), ``path`` (a glob such as ``/v1/tasks/*``), ``model`` and ``prompt_contains``
-    (looked up in the create body, or in the body that created the task a path refers to).
-    ``params`` are per kind (see the package docstring).
+    ``times=None`` means forever; ``params`` are per kind (see the package docstring).
     """
 
     kind: str
     times: int | None = 1
     method: str | None = None
     path: str | None = None
-    model: str | None = None
-    prompt_contains: str | None = None
     params: dict[str, Any] = field(default_factory=dict)
     id: int = field(default_factory=lambda: next(_ids))
     fired: int = 0
@@ -48,53 +42,31 @@ class Fault:
         if self.method:
             self.method = self.method.upper()
 
-    def matches(self, method: str, path: str, body: dict[str, Any] | None) -> bool:
-        if self.method and self.method != method:
-            return False
-        if self.path and not fnmatch.fnmatchcase(path, self.path):
-            return False
-        body = body or {}
-        if self.model and body.get("model") != self.model:
-            return False
-        prompt = body.get("promptText")
-        return not (
-            self.prompt_contains and (not isinstance(prompt, str) or self.prompt_contains not in prompt)
+    def matches(self, method: str, path: str) -> bool:
+        return (not self.method or self.method == method) and (
+            not self.path or fnmatch.fnmatchcase(path, self.path)
         )
 
 
-_DEFAULT_PATHS = {
-    "reset_download": "/_outputs/*",
-    "truncate_download": "/_outputs/*",
-    "expired_urls": "/v1/tasks/*",
-}
-_CREATE_PATHS = tuple(f"/v1/{endpoint}" for endpoint in ENDPOINTS)
-
-
 class FaultBook:
-    """Thread-safe list of pending faults; ``take`` consumes one matching fault of the given kinds."""
+    """Thread-safe list of pending faults. Each kind is taken only where it acts (see the KINDS above)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._faults: list[Fault] = []
 
     def add(self, fault: Fault) -> Fault:
-        if fault.path is None and fault.kind in _DEFAULT_PATHS:
-            fault.path = _DEFAULT_PATHS[fault.kind]
         with self._lock:
             self._faults.append(fault)
         return fault
 
-    def take(self, kinds: set[str], method: str, path: str, body: dict[str, Any] | None) -> list[Fault]:
+    def take(self, kinds: set[str], method: str, path: str) -> list[Fault]:
         """Consume and return every matching fault of ``kinds`` (at most one per kind, oldest first)."""
         taken: list[Fault] = []
         seen: set[str] = set()
         with self._lock:
             for fault in list(self._faults):
-                if fault.kind not in kinds or fault.kind in seen:
-                    continue
-                if fault.kind in TASK_KINDS and fault.path is None and path not in _CREATE_PATHS:
-                    continue
-                if not fault.matches(method, path, body):
+                if fault.kind not in kinds or fault.kind in seen or not fault.matches(method, path):
                     continue
                 seen.add(fault.kind)
                 fault.fired += 1

@@ -2,7 +2,7 @@
 
 The video is H.264 Constrained Baseline where every macroblock is ``I_PCM`` (raw samples, no transform or
 entropy coding), every frame is an IDR picture, and every frame has exactly the same size. That makes the
-whole ``moov`` box computable before any frame exists, so a file of any length (hundreds of MB) is streamed
+whole ``moov`` box computable before any frame exists, so a file of up to 4 GiB (32-bit boxes) is streamed
 frame by frame with a known ``Content-Length`` and never held in memory.
 
 ``prores`` outputs are the same H.264 stream in a QuickTime container (not real ProRes); ``png_sequence``
@@ -21,22 +21,8 @@ from dataclasses import dataclass
 
 CONTENT_TYPES = {"mp4": "video/mp4", "mov": "video/quicktime", "zip": "application/zip"}
 
-# Runway outputFormat -> the container this simulator serves for it.
-FORMAT_EXTENSIONS = {
-    "mp4": "mp4",
-    "hdr10": "mp4",
-    "hlg": "mp4",
-    "sdr_rec709_10bit": "mp4",
-    "prores": "mov",
-    "hdr_prores": "mov",
-    "hdr_pq_12bit_master": "mov",
-    "mov": "mov",
-    "png_sequence": "zip",
-    "hdr_png_sequence": "zip",
-    "hdr_exr_sequence": "zip",
-    "hdr_exr_acescg_sequence_1_3": "zip",
-    "hdr_exr_acescg_sequence_2_0": "zip",
-}
+# Runway outputFormats served in a QuickTime container; image sequences are zips, the rest MP4.
+_MOV_FORMATS = {"mov", "prores", "hdr_prores", "hdr_pq_12bit_master"}
 
 _TIMESCALE = 12_288  # divisible by every small fps used here
 _CHUNK = 256 * 1024
@@ -44,7 +30,11 @@ _MAX_32 = 0xFFFFFFFF
 
 
 def extension_for(output_format: str | None) -> str:
-    return FORMAT_EXTENSIONS.get(output_format or "mp4", "mp4")
+    """The container served for a Runway outputFormat (or mp4/mov/zip)."""
+    fmt = output_format or "mp4"
+    if fmt in _MOV_FORMATS:
+        return "mov"
+    return "zip" if fmt == "zip" or "sequence" in fmt else "mp4"
 
 
 @dataclass(frozen=True)
@@ -77,9 +67,6 @@ class _BitWriter:
     def ue(self, value: int) -> None:
         code = value + 1
         self.u(2 * code.bit_length() - 1, code)
-
-    def se(self, value: int) -> None:
-        self.ue(2 * value - 1 if value > 0 else -2 * value)
 
     def align_zero(self) -> None:
         while len(self.bits) % 8:
@@ -175,32 +162,26 @@ class H264Stream:
         w.ue(idr_pic_id)  # consecutive IDR pictures must differ
         w.u(1, 0)  # no_output_of_prior_pics_flag
         w.u(1, 0)  # long_term_reference_flag
-        w.se(0)  # slice_qp_delta
+        w.ue(0)  # slice_qp_delta: se(0) has the code of ue(0)
         w.ue(25)  # mb_type I_PCM
         w.align_zero()
         return w.to_bytes()
 
-    def _macroblock(self, luma: int, cb: int, cr: int) -> bytes:
-        return bytes([luma]) * 256 + bytes([cb]) * 64 + bytes([cr]) * 64
-
     def frame(self, index: int) -> bytes:
         """One length-prefixed IDR NAL unit: a moving diagonal colour gradient."""
-        s = self.spec
-        parts = [struct.pack(">I", self.frame_nal_size), b"\x65", self._headers[index % 2]]
-        mb_prefix = b"\x0d\x00"  # ue(25) = 000011010, then 7 alignment zero bits
-        first = True
+        seed = self.spec.seed
+        macroblocks = []
         for y in range(self.mbs_h):
             for x in range(self.mbs_w):
                 # samples stay in 16..235 so the payload never contains 00 00 (no emulation prevention)
-                luma = 16 + (x * 19 + y * 23 + index * 7 + s.seed * 31) % 220
-                cb = 16 + (x * 11 + index * 3 + s.seed * 5) % 224
-                cr = 16 + (y * 13 + index * 5 + s.seed * 3) % 224
-                if not first:
-                    parts.append(mb_prefix)
-                first = False
-                parts.append(self._macroblock(luma, cb, cr))
-        parts.append(b"\x80")  # rbsp_stop_one_bit + alignment
-        data = b"".join(parts)
+                luma = 16 + (x * 19 + y * 23 + index * 7 + seed * 31) % 220
+                cb = 16 + (x * 11 + index * 3 + seed * 5) % 224
+                cr = 16 + (y * 13 + index * 5 + seed * 3) % 224
+                macroblocks.append(bytes([luma]) * 256 + bytes([cb]) * 64 + bytes([cr]) * 64)
+        # the first mb_type is in the slice header; each later one is ue(25) = 000011010 and 7 alignment bits
+        body = b"\x0d\x00".join(macroblocks)
+        header = struct.pack(">I", self.frame_nal_size) + b"\x65" + self._headers[index % 2]
+        data = header + body + b"\x80"  # rbsp_stop_one_bit + alignment
         if len(data) != self.sample_size:
             raise AssertionError(f"frame size {len(data)} != {self.sample_size}")
         return data
@@ -229,20 +210,15 @@ class VideoFile:
             raise ValueError(container)
         self.spec = spec
         self.container = container
-        self.content_type = CONTENT_TYPES[container]
         self.stream = H264Stream(spec)
-        data_size = self.stream.sample_size * spec.frames
-        self._large = data_size + 8 > _MAX_32
-        self._mdat_header_size = 16 if self._large else 8
+        self._data_size = self.stream.sample_size * spec.frames
+        if self._data_size + 8 > _MAX_32:
+            raise ValueError("a video over 4 GiB would need 64-bit boxes")
         self._ftyp = self._ftyp_box()
-        # the chunk offset depends on the moov size, which depends on the offset's width: compute twice
-        moov = self._moov(0)
-        offset = len(self._ftyp) + len(moov) + self._mdat_header_size
+        # the chunk offset (where the frames start) depends on the moov size
+        offset = len(self._ftyp) + len(self._moov(0)) + 8
         self._moov_box = self._moov(offset)
-        if len(self._moov_box) != len(moov):
-            raise AssertionError("moov size changed")
-        self._data_size = data_size
-        self.size = offset + data_size
+        self.size = offset + self._data_size
 
     def _ftyp_box(self) -> bytes:
         if self.container == "mov":
@@ -307,24 +283,16 @@ class VideoFile:
         stts = _full_box(b"stts", 0, 0, struct.pack(">III", 1, s.frames, delta))
         stsc = _full_box(b"stsc", 0, 0, struct.pack(">IIII", 1, 1, s.frames, 1))
         stsz = _full_box(b"stsz", 0, 0, struct.pack(">II", self.stream.sample_size, s.frames))
-        if self._large:
-            chunk_offsets = _full_box(b"co64", 0, 0, struct.pack(">IQ", 1, data_offset))
-        else:
-            chunk_offsets = _full_box(b"stco", 0, 0, struct.pack(">II", 1, data_offset))
+        chunk_offsets = _full_box(b"stco", 0, 0, struct.pack(">II", 1, data_offset))
         stbl = _box(b"stbl", stsd, stts, stsc, stsz, chunk_offsets)
         minf = _box(b"minf", vmhd, dinf, stbl)
         mdia = _box(b"mdia", mdhd, hdlr, minf)
         trak = _box(b"trak", tkhd, mdia)
         return _box(b"moov", mvhd, trak)
 
-    def _mdat_header(self) -> bytes:
-        if self._large:
-            return struct.pack(">I", 1) + b"mdat" + struct.pack(">Q", 16 + self._data_size)
-        return struct.pack(">I", 8 + self._data_size) + b"mdat"
-
     def iter_bytes(self) -> Iterator[bytes]:
         """Yield the file in chunks of roughly 256 KB, generating frames lazily."""
-        pending = [self._ftyp, self._moov_box, self._mdat_header()]
+        pending = [self._ftyp, self._moov_box, struct.pack(">I", 8 + self._data_size) + b"mdat"]
         pending_size = sum(map(len, pending))
         for index in range(self.spec.frames):
             frame = self.stream.frame(index)
@@ -335,9 +303,6 @@ class VideoFile:
                 pending, pending_size = [], 0
         if pending:
             yield b"".join(pending)
-
-    def read_all(self) -> bytes:
-        return b"".join(self.iter_bytes())
 
 
 def frames_for_size(spec: VideoSpec, size_bytes: int, container: str = "mp4") -> int:

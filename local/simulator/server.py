@@ -17,13 +17,13 @@ import socket
 import struct
 import threading
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from .config import RUNWAY_VERSION, SimulatorConfig
-from .engine import Engine, OutputPlan, Task, Upload, iso
+from .engine import Engine, OutputPlan, Task, iso
 from .faults import DOWNLOAD_KINDS, REQUEST_KINDS, RETRIEVE_KINDS, TASK_KINDS, Fault, FaultBook
 from .media import CONTENT_TYPES, VideoFile, VideoSpec, extension_for, frames_for_size, png_sequence_zip
 from .sdk_params import ENDPOINTS, problems
@@ -36,10 +36,7 @@ _UPLOAD_PATH = re.compile(r"^/_uploads/([^/]+)$")
 _URI = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*):(//)?\S*")
 # The SDK's media fields take "A HTTPS URL, Runway upload URI, or base64 data URI (e.g. ..., up to 5MB)".
 _DATA_URI_LIMIT = 5 * 1024 * 1024
-_ALIASES = {
-    "rate_limit": ("http_error", {"status": 429, "retry_after": 1}),
-    "server_error": ("http_error", {"status": 500}),
-}
+_RATE_LIMIT = {"status": 429, "retry_after": 1}
 
 
 @dataclass
@@ -48,10 +45,8 @@ class RecordedRequest:
 
     method: str
     path: str
-    query: dict[str, list[str]]
     headers: dict[str, str]
     body: Any
-    time: float
     status: int | None = None
     faults: list[str] = field(default_factory=list)
 
@@ -97,7 +92,6 @@ class RunwaySimulator:
         self._signing_key = hashlib.sha256(f"runway-simulator:{self.config.seed}".encode()).digest()
         self._log_lock = threading.Lock()
         self._requests: list[RecordedRequest] = []
-        self._created: list[CreatedTask] = []
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self.base_url = ""
@@ -144,28 +138,21 @@ class RunwaySimulator:
         times: int | None = 1,
         method: str | None = None,
         path: str | None = None,
-        model: str | None = None,
-        prompt_contains: str | None = None,
         **params: Any,
     ) -> Fault:
         """Script a fault (kinds and their params are listed in the package docstring)."""
-        if kind in _ALIASES:
-            kind, defaults = _ALIASES[kind]
-            params = {**defaults, **params}
-        fault = Fault(kind, times, method, path, model, prompt_contains, params)
+        if kind == "rate_limit":
+            kind, params = "http_error", {**_RATE_LIMIT, **params}
+        fault = Fault(kind, times, method, path, params)
         logger.info("fault scripted: %s", fault)
         return self.faults.add(fault)
 
-    def clear_faults(self) -> None:
-        self.faults.clear()
-
     def reset(self) -> None:
-        """Forget tasks, uploads, faults, recorded requests, limits and credit changes."""
+        """Forget tasks, uploads, faults, recorded requests and credit changes."""
         self.faults.clear()
         self.engine.reset()
         with self._log_lock:
             self._requests.clear()
-            self._created.clear()
 
     @property
     def requests(self) -> list[RecordedRequest]:
@@ -173,8 +160,9 @@ class RunwaySimulator:
             return list(self._requests)
 
     def created_tasks(self) -> list[CreatedTask]:
-        with self._log_lock:
-            return list(self._created)
+        with self.engine.lock:
+            tasks = list(self.engine.tasks.values())
+        return [CreatedTask(t.id, t.endpoint, t.model, t.body, iso(t.created)) for t in tasks]
 
     @property
     def credit_balance(self) -> int:
@@ -183,13 +171,6 @@ class RunwaySimulator:
     def set_credit_balance(self, credits: int) -> None:
         self.engine.set_balance(credits)
 
-    def set_concurrency_limit(self, model: str, limit: int | None) -> None:
-        self.engine.set_limit(model, limit)
-
-    def uploaded(self, uri: str) -> Upload | None:
-        """The completed, unexpired upload behind a ``runway://`` URI (``.data``, ``.filename``, ...)."""
-        return self.engine.upload_for_uri(uri)
-
     def task(self, task_id: str) -> dict[str, Any] | None:
         """The task as ``GET /v1/tasks/{id}`` would show it now (None if unknown or deleted)."""
         task = self.engine.get(task_id)
@@ -197,39 +178,31 @@ class RunwaySimulator:
 
     # --- helpers used by the handler ---
 
-    def _record(self, record: RecordedRequest) -> None:
-        with self._log_lock:
-            self._requests.append(record)
-
     def _sign(self, resource: str, expires: int) -> str:
         return hmac.new(self._signing_key, f"{resource}:{expires}".encode(), hashlib.sha256).hexdigest()
 
-    def _output_urls(self, task: Task, ttl: float | None = None) -> list[str]:
+    def _task_json(self, task: Task, ttl: float | None = None) -> dict[str, Any]:
+        """The task's API JSON; its output URLs expire after ``ttl`` (``config.output_url_ttl_s``)."""
         ttl = self.config.output_url_ttl_s if ttl is None else ttl
         now = self.engine.now()
         expires = math.ceil(now + ttl) if ttl > 0 else math.floor(now + ttl)
         resources = [f"/_outputs/{task.id}/{i}.{task.outputs.extension}" for i in range(task.outputs.count)]
         query = "?Expires={}&Signature={}&Key-Pair-Id=SIMULATOR"
-        return [self.base_url + r + query.format(expires, self._sign(r, expires)) for r in resources]
-
-    def _task_json(self, task: Task, ttl: float | None = None) -> dict[str, Any]:
-        return self.engine.task_json(task, self._output_urls(task, ttl))
+        urls = [self.base_url + r + query.format(expires, self._sign(r, expires)) for r in resources]
+        return self.engine.task_json(task, urls)
 
     def _video_spec(self, task: Task, index: int) -> VideoSpec:
-        plan, cfg = task.outputs, self.config
-        width, height = cfg.output_width, cfg.output_height
+        """128x72 (72x128 for a portrait ratio, 72x72 for a square one), 24 frames unless sized by a fault."""
+        width, height = VideoSpec.width, VideoSpec.height
         ratio = re.fullmatch(r"(\d+):(\d+)", str(task.body.get("ratio") or ""))
         if ratio and int(ratio.group(2)) > int(ratio.group(1)):
-            width, height = height, width  # portrait request, portrait output
+            width, height = height, width
         elif ratio and ratio.group(1) == ratio.group(2):
             width = height = min(width, height)
-        fps, frames = plan.fps or cfg.output_fps, plan.frames or cfg.output_frames
-        spec = VideoSpec(
-            plan.width or width, plan.height or height, fps, frames, seed=task.number * 7 + index
-        )
-        if plan.size_bytes and plan.extension != "zip":
-            frames = frames_for_size(spec, plan.size_bytes, plan.extension)
-            spec = VideoSpec(spec.width, spec.height, spec.fps, frames, spec.seed)
+        spec = VideoSpec(width, height, seed=task.number * 7 + index)
+        size, extension = task.outputs.size_bytes, task.outputs.extension
+        if size and extension != "zip":
+            spec = replace(spec, frames=frames_for_size(spec, size, extension))
         return spec
 
 
@@ -286,7 +259,7 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         self._dispatch()
 
-    do_POST = do_DELETE = do_HEAD = do_PUT = do_PATCH = do_GET
+    do_POST = do_DELETE = do_PUT = do_PATCH = do_GET
 
     # --- plumbing ---
 
@@ -294,13 +267,7 @@ class _Handler(BaseHTTPRequestHandler):
     def sim(self) -> RunwaySimulator:
         return self.server.sim
 
-    def _read_body(self) -> bytes:
-        length = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(length) if length > 0 else b""
-
     def _send(self, status: int, body: Any = None, headers: dict[str, str] | None = None) -> None:
-        if self._current is not None:
-            self._current.status = status
         headers = dict(headers or {})
         if body is None:
             payload = b""
@@ -309,14 +276,18 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             payload = json.dumps(body).encode()
             headers.setdefault("Content-Type", "application/json; charset=utf-8")
+        if status != 204:
+            headers["Content-Length"] = str(len(payload))
+        self._send_headers(status, headers)
+        self.wfile.write(payload)
+
+    def _send_headers(self, status: int, headers: dict[str, str]) -> None:
+        if self._current is not None:
+            self._current.status = status
         self.send_response(status)
         for name, value in headers.items():
             self.send_header(name, value)
-        if status != 204:
-            self.send_header("Content-Length", str(len(payload)))
         self.end_headers()
-        if self.command != "HEAD" and status != 204:
-            self.wfile.write(payload)
 
     def _reset_connection(self) -> None:
         """Abort the TCP connection with an RST."""
@@ -329,7 +300,8 @@ class _Handler(BaseHTTPRequestHandler):
     def _dispatch(self) -> None:
         url = urlsplit(self.path)
         path = url.path
-        raw = self._read_body()
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length > 0 else b""
         self._current = None
         self._streaming = False
         if path.startswith("/_simulator/"):
@@ -344,15 +316,14 @@ class _Handler(BaseHTTPRequestHandler):
                 body = json.loads(raw)
             except ValueError:
                 body = raw.decode("utf-8", "replace")
-        headers, now = dict(self.headers.items()), self.sim.engine.now()
-        record = RecordedRequest(self.command, path, parse_qs(url.query), headers, body, now)
-        self.sim._record(record)
+        record = RecordedRequest(self.command, path, dict(self.headers.items()), body)
+        with self.sim._log_lock:
+            self.sim._requests.append(record)
         self._current = record
         try:
-            self._apply_request_faults(record, path, body)
+            self._apply_request_faults(record, path)
             self._route(record, path, url.query, raw, body)
         except _Reply as reply:
-            record.status = reply.status
             self._send(reply.status, reply.body, reply.headers)
         except ConnectionError:
             self.close_connection = True
@@ -363,17 +334,8 @@ class _Handler(BaseHTTPRequestHandler):
                 with contextlib.suppress(OSError):
                     self._send(500, {"error": "Simulator internal error"})
 
-    def _task_body(self, path: str) -> dict[str, Any] | None:
-        match = _TASK_PATH.match(path) or _OUTPUT_PATH.match(path)
-        if not match:
-            return None
-        with self.sim.engine.lock:
-            task = self.sim.engine.tasks.get(match.group(1))
-        return task.body if task else None
-
-    def _apply_request_faults(self, record: RecordedRequest, path: str, body: Any) -> None:
-        match_body = body if isinstance(body, dict) else self._task_body(path)
-        for fault in self.sim.faults.take(REQUEST_KINDS, self.command, path, match_body):
+    def _apply_request_faults(self, record: RecordedRequest, path: str) -> None:
+        for fault in self.sim.faults.take(REQUEST_KINDS, self.command, path):
             record.faults.append(fault.kind)
             logger.info("fault %s fired on %s %s", fault.kind, self.command, path)
             params = fault.params
@@ -384,9 +346,7 @@ class _Handler(BaseHTTPRequestHandler):
                 raise ConnectionError("disconnect fault")
             elif fault.kind == "http_error":
                 status = int(params.get("status", 500))
-                headers = {str(k): str(v) for k, v in (params.get("headers") or {}).items()}
-                if "retry_after" in params:
-                    headers["retry-after"] = str(params["retry_after"])
+                headers = {"retry-after": str(params["retry_after"])} if "retry_after" in params else {}
                 message = params.get("message") or (
                     "Too many requests. Please slow down." if status == 429 else "Internal server error"
                 )
@@ -397,7 +357,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _route(self, record: RecordedRequest, path: str, query: str, raw: bytes, body: Any) -> None:
         method = self.command
         if match := _OUTPUT_PATH.match(path):
-            if method not in ("GET", "HEAD"):
+            if method != "GET":
                 raise _xml_error(405, "MethodNotAllowed", "The specified method is not allowed")
             self._download(record, path, match, parse_qs(query))
             return
@@ -422,14 +382,6 @@ class _Handler(BaseHTTPRequestHandler):
         elif endpoint == "organization":
             self._allow(method, "GET")
             self._send(200, self.sim.engine.organization())
-        elif endpoint == "organization/usage":
-            self._allow(method, "POST")
-            body = body if isinstance(body, dict) else {}
-            try:
-                usage = self.sim.engine.usage(body.get("startDate"), body.get("beforeDate"))
-            except ValueError as exc:
-                raise _error(400, str(exc)) from exc
-            self._send(200, usage)
         else:
             raise _error(404, "Not found")
 
@@ -470,7 +422,7 @@ class _Handler(BaseHTTPRequestHandler):
                 )
             kwargs: dict[str, Any] = {}
             outputs = OutputPlan(extension=extension_for(body.get("outputFormat")))
-            for fault in sim.faults.take(TASK_KINDS, "POST", record.path, body):
+            for fault in sim.faults.take(TASK_KINDS, "POST", record.path):
                 record.faults.append(fault.kind)
                 params = fault.params
                 if fault.kind == "task_failure":
@@ -482,12 +434,8 @@ class _Handler(BaseHTTPRequestHandler):
                 elif fault.kind == "output":
                     fmt = params.get("format")
                     extension = extension_for(fmt) if fmt else outputs.extension
-                    sizes = {k: params.get(k) for k in ("frames", "size_bytes", "width", "height", "fps")}
-                    outputs = OutputPlan(int(params.get("count", 1)), extension, **sizes)
+                    outputs = OutputPlan(int(params.get("count", 1)), extension, params.get("size_bytes"))
             task = sim.engine.create_task(endpoint, body, estimate, outputs=outputs, **kwargs)
-        with sim._log_lock:
-            sim._created.append(CreatedTask(task.id, endpoint, task.model, body, iso(task.created)))
-        record.status = 200
         self._send(200, {"id": task.id, "estimatedCost": {"credits": estimate}})
 
     def _uri_problems(self, value: Any, where: str = "") -> list[str]:
@@ -514,11 +462,11 @@ class _Handler(BaseHTTPRequestHandler):
         if task is None:
             raise _error(404, "Task not found")
         if self.command == "DELETE":
-            sim.engine.delete(task_id)
+            sim.engine.delete(task)
             self._send(204)
             return
         ttl = None
-        for fault in sim.faults.take(RETRIEVE_KINDS, "GET", path, task.body):
+        for fault in sim.faults.take(RETRIEVE_KINDS, "GET", path):
             ttl = float(fault.params.get("ttl", 0))
         self._send(200, sim._task_json(task, ttl))
 
@@ -554,8 +502,6 @@ class _Handler(BaseHTTPRequestHandler):
         content_type = self.headers.get("Content-Type") or ""
         if not content_type.startswith("multipart/form-data"):
             raise _xml_error(400, "InvalidRequest", "Expected multipart/form-data")
-        if len(raw) > self.sim.config.max_upload_bytes + 64 * 1024:
-            raise _xml_error(400, "EntityTooLarge", "Your proposed upload exceeds the maximum allowed size")
         message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
             f"Content-Type: {content_type}\r\n\r\n".encode() + raw
         )
@@ -573,8 +519,6 @@ class _Handler(BaseHTTPRequestHandler):
         if file_part is None:
             raise _xml_error(400, "InvalidArgument", "POST requires exactly one file upload per request")
         data = _payload(file_part)
-        if len(data) > self.sim.config.max_upload_bytes:
-            raise _xml_error(400, "EntityTooLarge", "Your proposed upload exceeds the maximum allowed size")
         if not data:
             raise _xml_error(400, "InvalidArgument", "The uploaded file is empty")
         with self.sim.engine.lock:
@@ -608,23 +552,14 @@ class _Handler(BaseHTTPRequestHandler):
             "Content-Type": CONTENT_TYPES[extension],
             "Content-Length": str(size),
             "Content-Disposition": f'attachment; filename="{task.id}_{index}.{extension}"',
-            "ETag": f'"{hashlib.md5(f"{task.id}/{index}".encode(), usedforsecurity=False).hexdigest()}"',
-            "Cache-Control": "private, max-age=0",
         }
         cut_at, reset = None, False
-        if self.command == "GET":
-            for fault in sim.faults.take(DOWNLOAD_KINDS, "GET", path, task.body):
-                record.faults.append(fault.kind)
-                cut_at = int(fault.params.get("after_bytes", size // 2))
-                reset = fault.kind == "reset_download"
-        record.status = 200
+        for fault in sim.faults.take(DOWNLOAD_KINDS, "GET", path):
+            record.faults.append(fault.kind)
+            cut_at = int(fault.params.get("after_bytes", size // 2))
+            reset = fault.kind == "reset_download"
+        self._send_headers(200, headers)
         self._streaming = True
-        self.send_response(200)
-        for name, value in headers.items():
-            self.send_header(name, value)
-        self.end_headers()
-        if self.command == "HEAD":
-            return
         sent = 0
         for chunk in chunks:
             if cut_at is not None and sent + len(chunk) >= cut_at:
@@ -668,28 +603,22 @@ class _Handler(BaseHTTPRequestHandler):
         elif route == "faults" and method == "GET":
             self._send(200, [asdict(f) for f in sim.faults.list()])
         elif route == "faults" and method == "DELETE":
-            sim.clear_faults()
+            sim.faults.clear()
             self._send(200, {"status": "ok"})
         elif route == "requests" and method == "GET":
             self._send(200, [asdict(r) for r in sim.requests])
         elif route == "tasks" and method == "GET":
             self._send(200, [asdict(t) for t in sim.created_tasks()])
         elif route == "settings" and method == "POST":
-            if "creditBalance" in body:
-                sim.set_credit_balance(int(body["creditBalance"]))
-            for model, limit in (body.get("concurrency") or {}).items():
-                sim.set_concurrency_limit(model, limit)
+            sim.set_credit_balance(int(body["creditBalance"]))
             self._send(200, {"creditBalance": sim.credit_balance})
         else:
             raise _error(404, f"unknown control endpoint {method} {path}")
 
     def _inject(self, body: Any) -> Fault:
-        spec = dict(body) if isinstance(body, dict) else {}
-        kind = spec.pop("kind", None)
-        params = dict(spec.pop("params", None) or {})
-        known = {"times", "method", "path", "model", "prompt_contains"}
-        params.update({k: v for k, v in spec.items() if k not in known})
+        spec = body if isinstance(body, dict) else {}
+        where = {k: spec[k] for k in ("times", "method", "path") if k in spec}
         try:
-            return self.sim.inject(str(kind), **{k: v for k, v in spec.items() if k in known}, **params)
+            return self.sim.inject(str(spec.get("kind")), **where, **(spec.get("params") or {}))
         except (ValueError, TypeError) as exc:
             raise _error(400, str(exc)) from exc

@@ -1,4 +1,4 @@
-"""The CLI (``python -m local.simulator``) in another process, scripted over HTTP by ``SimulatorControl``."""
+"""The CLI (``python -m local.simulator``) in another process, scripted over HTTP through ``/_simulator/``."""
 
 from __future__ import annotations
 
@@ -9,10 +9,11 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 import runwayml
 
-from local.simulator import RunwaySimulator, SimulatorControl
+from local.simulator import RunwaySimulator
 from tests.simulator.helpers import gen45_kwargs, wait_for_terminal
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -54,37 +55,35 @@ def test_cli_simulator_is_scriptable_over_http_and_stops_on_ctrl_c(
     cli: tuple[subprocess.Popen[str], str],
 ) -> None:
     proc, base_url = cli
-    # GIVEN a simulator in another process and a control client
+    # GIVEN a simulator in another process, scripted through its control endpoints
     with (
-        SimulatorControl(base_url) as control,
+        httpx.Client(base_url=f"{base_url}/_simulator") as control,
         runwayml.RunwayML(api_key="cli-key", base_url=base_url, max_retries=0) as client,
     ):
-        control.wait_until_ready()
-        assert control.health()["status"] == "ok"
+        assert control.get("/health").json()["status"] == "ok"
         # WHEN a 503 is scripted over HTTP THEN the SDK sees it once
-        fault = control.inject("http_error", path="/v1/text_to_video", status=503)
-        assert fault["kind"] == "http_error" and control.faults()[0]["id"] == fault["id"]
+        spec = {"kind": "http_error", "path": "/v1/text_to_video", "params": {"status": 503}}
+        fault = control.post("/faults", json=spec).json()
+        assert fault["kind"] == "http_error" and control.get("/faults").json()[0]["id"] == fault["id"]
         with pytest.raises(runwayml.InternalServerError):
             client.text_to_video.create(**gen45_kwargs())
         # AND the next create makes a task that runs to SUCCEEDED
         task = client.text_to_video.create(**gen45_kwargs())
         assert wait_for_terminal(client, task.id).status == "SUCCEEDED"
-        assert [t["id"] for t in control.created_tasks()] == [task.id]
-        requests = control.requests()
+        assert [t["id"] for t in control.get("/tasks").json()] == [task.id]
+        requests = control.get("/requests").json()
         assert [r["status"] for r in requests[:2]] == [503, 200]
         assert requests[1]["body"]["model"] == "gen4.5"
         # AND state can be set and reset over HTTP
-        control.set_credit_balance(10)
+        control.post("/settings", json={"creditBalance": 10}).raise_for_status()
         assert client.organization.retrieve().credit_balance == 10
         with pytest.raises(runwayml.BadRequestError):
             client.text_to_video.create(**gen45_kwargs())
-        control.set_concurrency_limit("gen4.5", 1)
-        assert client.organization.retrieve().tier.models["gen4.5"].max_concurrent_generations == 1
-        control.inject("server_error", times=None)
-        control.clear_faults()
-        assert control.faults() == []
-        control.reset()
-        assert control.created_tasks() == [] and control.requests() == []
+        control.post("/faults", json={"kind": "rate_limit", "times": None}).raise_for_status()
+        control.delete("/faults").raise_for_status()
+        assert control.get("/faults").json() == []
+        control.post("/reset").raise_for_status()
+        assert control.get("/tasks").json() == [] and control.get("/requests").json() == []
         assert client.organization.retrieve().credit_balance == 100_000
     # WHEN Ctrl-C is pressed THEN it stops cleanly
     proc.send_signal(signal.SIGINT)
@@ -93,9 +92,9 @@ def test_cli_simulator_is_scriptable_over_http_and_stops_on_ctrl_c(
     assert "Traceback" not in proc.stderr.read()
 
 
-def test_control_client_against_an_in_process_simulator(sim: RunwaySimulator) -> None:
-    with SimulatorControl(sim.base_url) as control:
-        control.inject("output", count=2, format="prores")
-        assert sim.faults.list()[0].params == {"count": 2, "format": "prores"}
-        with pytest.raises(Exception, match="400"):
-            control.inject("no_such_fault")
+def test_faults_scripted_over_http_reach_an_in_process_simulator(sim: RunwaySimulator) -> None:
+    faults = f"{sim.base_url}/_simulator/faults"
+    spec = {"kind": "output", "params": {"count": 2, "format": "prores"}}
+    assert httpx.post(faults, json=spec).status_code == 200
+    assert sim.faults.list()[0].params == {"count": 2, "format": "prores"}
+    assert httpx.post(faults, json={"kind": "no_such_fault"}).status_code == 400
