@@ -19,6 +19,7 @@ from tests.support.stack import (
     created_tasks,
     creates,
 )
+from videogen.core.errors import GenerationTimedOut
 
 pytestmark = pytest.mark.e2e
 
@@ -182,3 +183,25 @@ def test_deadline_passes_and_the_runway_task_is_cancelled() -> None:
         assert job.record["error_code"] == "GenerationTimedOut"
         assert pipeline.archived_keys(job.job_id) == []
         assert_announced(pipeline, job.job_id, "Video Generation Timed Out", "TIMED_OUT")
+
+
+def test_a_task_that_finishes_as_the_deadline_passes_is_archived_not_lost() -> None:
+    # GIVEN a poll step that sees the deadline pass in the instant Runway finishes the task
+    with LocalPipeline(time_scale=TIME_SCALE) as pipeline:
+        poll = pipeline.function("PollFunction")
+        real_handler = poll.handler
+
+        def deadline_as_it_finishes(event: Any, context: Any) -> Any:
+            state = real_handler(event, context)
+            if state["status"] == "SUCCEEDED":
+                raise GenerationTimedOut("the deadline passed (simulated at the instant Runway finished)")
+            return state
+
+        poll.handler = deadline_as_it_finishes
+        # WHEN the job runs
+        job = run(pipeline, {"model": "gen4.5", "prompt": "just in time"})
+        # THEN the cancel step read the task first, left the SUCCEEDED task alone and the video was archived
+        assert not [r for r in pipeline.simulator.requests if r.method == "DELETE"]
+        assert_archived(pipeline, job)
+        assert_one_task(pipeline, job, endpoint="text_to_video", model="gen4.5")
+        assert_announced(pipeline, job.job_id, "Video Generation Succeeded", "SUCCEEDED")
