@@ -185,19 +185,24 @@ def test_deadline_passes_and_the_runway_task_is_cancelled() -> None:
         assert_announced(pipeline, job.job_id, "Video Generation Timed Out", "TIMED_OUT")
 
 
+def see_the_deadline_as_runway_finishes(pipeline: LocalPipeline) -> None:
+    """Make the poll step raise GenerationTimedOut on the poll that would have seen SUCCEEDED."""
+    poll = pipeline.function("PollFunction")
+    real_handler = poll.handler
+
+    def deadline_as_it_finishes(event: Any, context: Any) -> Any:
+        state = real_handler(event, context)
+        if state["status"] == "SUCCEEDED":
+            raise GenerationTimedOut("the deadline passed (simulated at the instant Runway finished)")
+        return state
+
+    poll.handler = deadline_as_it_finishes
+
+
 def test_a_task_that_finishes_as_the_deadline_passes_is_archived_not_lost() -> None:
     # GIVEN a poll step that sees the deadline pass in the instant Runway finishes the task
     with LocalPipeline(time_scale=TIME_SCALE) as pipeline:
-        poll = pipeline.function("PollFunction")
-        real_handler = poll.handler
-
-        def deadline_as_it_finishes(event: Any, context: Any) -> Any:
-            state = real_handler(event, context)
-            if state["status"] == "SUCCEEDED":
-                raise GenerationTimedOut("the deadline passed (simulated at the instant Runway finished)")
-            return state
-
-        poll.handler = deadline_as_it_finishes
+        see_the_deadline_as_runway_finishes(pipeline)
         # WHEN the job runs
         job = run(pipeline, {"model": "gen4.5", "prompt": "just in time"})
         # THEN the cancel step read the task first, left the SUCCEEDED task alone and the video was archived
@@ -205,3 +210,19 @@ def test_a_task_that_finishes_as_the_deadline_passes_is_archived_not_lost() -> N
         assert_archived(pipeline, job)
         assert_one_task(pipeline, job, endpoint="text_to_video", model="gen4.5")
         assert_announced(pipeline, job.job_id, "Video Generation Succeeded", "SUCCEEDED")
+
+
+def test_an_archive_that_fails_after_the_late_finish_still_ends_the_job_once() -> None:
+    # GIVEN the same late finish, and output URLs that are expired every time Runway gives them out
+    with LocalPipeline(time_scale=TIME_SCALE) as pipeline:
+        see_the_deadline_as_runway_finishes(pipeline)
+        pipeline.simulator.inject("expired_urls", ttl=0, times=None)
+        # WHEN the job runs
+        job = run(pipeline, {"model": "gen4.5", "prompt": "just in time, but unreachable"})
+        # THEN the archive's failure ends the job FAILED, announced once, with nothing deleted or left running
+        assert job.status == "FAILED" and job.error == "OutputExpired"
+        assert job.record["status"] == "FAILED" and job.record["error_code"] == "OutputExpired"
+        assert not [r for r in pipeline.simulator.requests if r.method == "DELETE"]
+        [task] = created_tasks(pipeline)
+        assert pipeline.simulator.task(task.id)["status"] == "SUCCEEDED"  # type: ignore[index]
+        assert_announced(pipeline, job.job_id, "Video Generation Failed", "FAILED")
