@@ -8,6 +8,8 @@ errors (last section) never reach the state machine: each maps to one HTTP statu
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 
 class VideoGenError(Exception):
     """Base class. ``retryable`` documents what the state machine does with it."""
@@ -18,6 +20,16 @@ class VideoGenError(Exception):
         super().__init__(message)
         self.message = message
         self.details = details or {}
+
+
+def exception_chain(exc: BaseException) -> Iterator[BaseException]:
+    """``exc``, then what caused it (``__cause__``, else ``__context__``), each once."""
+    seen: set[int] = set()
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        yield cause
+        cause = cause.__cause__ or cause.__context__
 
 
 # --- Bad input: never retried, never reaches Runway -------------------------------------------------------

@@ -24,7 +24,7 @@ import httpx
 import runwayml
 from aws_lambda_powertools.utilities import parameters
 
-from videogen.core.errors import RunwayAuthError, RunwayUnavailable, VideoGenError
+from videogen.core.errors import RunwayAuthError, RunwayUnavailable, VideoGenError, exception_chain
 from videogen.core.settings import Settings
 
 SECRET_MAX_AGE_SECONDS = 300
@@ -129,13 +129,9 @@ class RunwayClients:
 def secret_read_is_transient(exc: BaseException) -> bool:
     """True when reading the secret failed for a reason a retry can get past (timeout, connection,
     throttling, a Secrets Manager 5xx), judged from the exception types in the chain, never from text."""
-    seen: set[int] = set()
-    cause: BaseException | None = exc
-    while cause is not None and id(cause) not in seen:
-        seen.add(id(cause))
+    for cause in exception_chain(exc):
         if isinstance(cause, botocore.exceptions.HTTPClientError | botocore.exceptions.ConnectionError):
             return True
         if isinstance(cause, botocore.exceptions.ClientError):
             return cause.response.get("Error", {}).get("Code") in _TRANSIENT_SECRET_CODES
-        cause = cause.__cause__ or cause.__context__
     return False

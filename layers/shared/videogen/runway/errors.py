@@ -22,6 +22,7 @@ from videogen.core.errors import (
     RunwayUnavailable,
     SubmitOutcomeUnknown,
     TaskNotFound,
+    exception_chain,
 )
 
 Operation = Literal["create", "retrieve", "delete", "upload"]
@@ -46,14 +47,7 @@ def runway_error_message(exc: runwayml.APIError) -> str:
 
 def _never_connected(exc: BaseException) -> bool:
     """True when the request cannot have reached Runway (DNS or TCP connect failure, connect timeout)."""
-    cause: BaseException | None = exc
-    while cause is not None:
-        if isinstance(cause, httpx.ConnectError | httpx.ConnectTimeout):
-            return True
-        cause = cause.__cause__ or cause.__context__
-        if cause is exc:
-            break
-    return False
+    return any(isinstance(c, httpx.ConnectError | httpx.ConnectTimeout) for c in exception_chain(exc))
 
 
 def map_runway_error(exc: Exception, operation: Operation) -> Exception:  # noqa: PLR0911
