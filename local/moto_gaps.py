@@ -102,7 +102,8 @@ def _key_response(self: S3Response, request: Any, full_url: str, headers: Any) -
 
 # Gap: moto's EventBridge raises NotImplementedError for a Lambda target. Patch: a matching rule sends its
 # Lambda targets the event (``time`` in ISO 8601) or their constant ``Input`` as asynchronous invocations
-# (``InputPath``/``InputTransformer`` are not applied); its other targets keep moto's delivery.
+# (``InputPath``/``InputTransformer`` are not applied); its other targets keep moto's delivery. A Lambda
+# target of a stack closed earlier in the process is skipped.
 def _send_to_targets(self: Rule, original_event: Any, transform_input: bool = True) -> None:
     ours = {target["Id"]: _registered(target["Arn"]) for target in self.targets}
     if any(ours.values()) and self.event_pattern.matches_event(original_event):
@@ -118,7 +119,10 @@ def _send_to_targets(self: Rule, original_event: Any, transform_input: bool = Tr
                     function, target["Input"] if transform_input and "Input" in target else json.dumps(event)
                 )
     others = copy.copy(self)
-    others.targets = [target for target in self.targets if ours[target["Id"]] is None]
+    # A Lambda target that is not registered belongs to a local stack already closed in this process: dropped.
+    others.targets = [
+        target for target in self.targets if ours[target["Id"]] is None and ":lambda:" not in target["Arn"]
+    ]
     if others.targets:
         _original_send_to_targets(others, original_event, transform_input)
 

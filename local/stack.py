@@ -299,13 +299,16 @@ class LocalStack(Resolver):
     def state_machine_arn(self) -> str:
         return str(self.resolve(self.template["Outputs"]["StateMachineArn"]["Value"]))
 
+    def _global_env(self, name: str) -> str:
+        return str(self.resolve(self.sam["Globals"]["Function"]["Environment"]["Variables"][name]))
+
     @property
     def event_bus(self) -> str:
-        return str(self.substitutions.get("EventBusName", "default"))
+        return self._global_env("EVENT_BUS_NAME")
 
     @property
     def event_source(self) -> str:
-        return str(self.substitutions["EventSource"])
+        return self._global_env("EVENT_SOURCE")
 
     @property
     def event_sources(self) -> list[WiredEvent]:

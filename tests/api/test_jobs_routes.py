@@ -114,18 +114,20 @@ def test_bad_listing_parameters_are_4xx(api, query):
     assert response_json(response)["errors"]
 
 
-def test_cancel_before_a_runway_task_stops_the_execution_and_records_cancelled(api):
+def test_cancel_before_a_runway_task_only_records_the_request(api):
     # GIVEN a job just started (no Runway task yet)
     job_id = response_json(api("POST", "/generations", body=REQUEST))["job_id"]
     # WHEN it is cancelled
     response = api("DELETE", f"/generations/{job_id}")
-    # THEN 200 CANCELLED, the execution is stopped and the record says CANCELLED
-    assert response["statusCode"] == 200
-    assert response_json(response)["status"] == "CANCELLED"
+    # THEN 202 CANCELLING: the request is recorded, the execution keeps running (its submit step creates no
+    # task and the machine records CANCELLED), and the API wrote no final status
+    assert response["statusCode"] == 202
+    assert response_json(response)["status"] == "CANCELLING"
     (execution,) = api.stack.executions()
-    assert execution["status"] == "ABORTED"
+    assert execution["status"] == "RUNNING"
     record = api.stack.table.get_item(Key={"job_id": job_id})["Item"]
-    assert record["status"] == "CANCELLED" and record["finished_at"]
+    assert record["cancel_requested_at"] and "finished_at" not in record
+    assert record["status"] == "QUEUED"
     assert api.cancelled_tasks == []
 
 

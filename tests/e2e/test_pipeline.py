@@ -232,4 +232,7 @@ def test_an_archive_that_fails_after_the_late_finish_still_ends_the_job_once() -
             for e in pipeline.history(job.job_id)
             if e["type"] == "TaskStateEntered"
         ]
-        assert entered.count("Announce the failure") == 1 and "Announce the video" not in entered
+        assert (
+            entered.count("Record and announce the failure") == 1
+            and "Record and announce the video" not in entered
+        )

@@ -123,8 +123,19 @@ def _check_listing(body: Any, pipeline: LocalPipeline) -> None:
 
 
 def _check_cancelled(body: Any, pipeline: LocalPipeline) -> None:
-    assert body == {"job_id": JOB, "status": "CANCELLED", "message": body["message"]}
-    assert (pipeline.job(JOB) or {})["status"] == "CANCELLED"
+    assert body == {"job_id": JOB, "status": "CANCELLING", "message": body["message"]}
+    record = pipeline.job(JOB) or {}
+    assert record["status"] == "QUEUED" and record["cancel_requested_at"] and "finished_at" not in record
+
+
+def _check_finished(result: Any, pipeline: LocalPipeline) -> None:
+    assert result == {"job_id": JOB, "status": "TIMED_OUT", "recorded": True, "announced": True}
+    record = pipeline.job(JOB) or {}
+    assert record["error_code"] == "GenerationTimedOut" and record["announced_at"]
+    assert "stackTrace" not in record["error_cause"] and record["task_may_be_running"] is True
+    assert [e["detail-type"] for e in pipeline.events() if e["detail"]["job_id"] == JOB] == [
+        "Video Generation Timed Out"
+    ]
 
 
 def _check_models(body: Any, pipeline: LocalPipeline) -> None:
@@ -241,7 +252,8 @@ CASES: dict[str, tuple[Callable[..., None], Callable[[Any, LocalPipeline], None]
         _api(200, _check_job_view),
     ),
     "Api-list-generations.json": (_seed_job(status="SUCCEEDED"), _api(200, _check_listing)),
-    "Api-delete-generation.json": (_seed_job(status="QUEUED"), _api(200, _check_cancelled)),
+    "Api-delete-generation.json": (_seed_job(status="QUEUED"), _api(202, _check_cancelled)),
+    "Finish-cancel-failed.json": (_seed_job(status="RUNNING", task_id="t-1"), _check_finished),
     "Api-get-models.json": (_nothing, _api(200, _check_models)),
     "Api-post-upload.json": (_nothing, _api(201, _check_upload)),
     "S3Trigger-put-image.json": (_seed_s3, _check_s3),

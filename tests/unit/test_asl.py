@@ -281,13 +281,6 @@ DYNAMODB_RETRIER = {
     "MaxAttempts": 4,
     "JitterStrategy": "FULL",
 }
-EVENTBRIDGE_RETRIER = {
-    "ErrorEquals": ["EventBridge.InternalException", "EventBridge.ThrottlingException", "States.TaskFailed"],
-    "IntervalSeconds": 1,
-    "BackoffRate": 2,
-    "MaxAttempts": 4,
-    "JitterStrategy": "FULL",
-}
 #: Retriers a step may add before the shared ones (what only that step can safely repeat).
 STEP_RETRIERS = {"Archive outputs to S3": {"OutputDownloadFailed", "Sandbox.Timedout"}}
 
@@ -304,9 +297,12 @@ def without_comment(retrier: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in retrier.items() if k != "Comment"}
 
 
+FINISH_STATES = {"Record and announce the video", "Record and announce the failure"}
+
+
 def test_every_runway_step_shares_one_retry_policy(asl: dict[str, Any]) -> None:
-    # GIVEN every Task that runs one of the pipeline's Lambdas (each calls Runway)
-    steps = tasks(asl, "${")
+    # GIVEN every Task that runs one of the pipeline's Lambdas that call Runway
+    steps = [(name, state) for name, state in tasks(asl, "${") if name not in FINISH_STATES]
     assert {name for name, _ in steps} == {
         "Submit to Runway",
         "Check the task",
@@ -321,20 +317,37 @@ def test_every_runway_step_shares_one_retry_policy(asl: dict[str, Any]) -> None:
         assert shared == [*RUNWAY_RETRIERS, LAMBDA_SERVICE_RETRIER], name
 
 
-@pytest.mark.parametrize(
-    ("prefix", "retrier"),
-    [
-        ("arn:aws:states:::dynamodb:", DYNAMODB_RETRIER),
-        ("arn:aws:states:::events:", EVENTBRIDGE_RETRIER),
-    ],
-)
-def test_every_bookkeeping_task_of_a_service_shares_one_retry_policy(
-    asl: dict[str, Any], prefix: str, retrier: dict[str, Any]
-) -> None:
-    found = tasks(asl, prefix)
+def test_every_dynamodb_task_shares_one_retry_policy(asl: dict[str, Any]) -> None:
+    found = tasks(asl, "arn:aws:states:::dynamodb:")
     assert found
     for name, state in found:
-        assert [without_comment(r) for r in state["Retry"]] == [retrier], name
+        assert [without_comment(r) for r in state["Retry"]] == [DYNAMODB_RETRIER], name
+
+
+def test_endings_are_recorded_and_announced_by_one_function_only(asl: dict[str, Any]) -> None:
+    # GIVEN the states that end a job
+    finish = {name: state for name, state in all_states(asl) if name in FINISH_STATES}
+    # THEN both run the finish function, retry its bookkeeping errors alike, and fail the execution (for the
+    # reconciler) when they cannot record the ending; no state puts events or writes finished_at itself
+    assert {state["Resource"] for state in finish.values()} == {"${FinishFunctionArn}"}
+    assert len({json.dumps(state["Retry"]) for state in finish.values()}) == 1
+    assert finish["Record and announce the video"]["Retry"][0]["ErrorEquals"] == ["BookkeepingUnavailable"]
+    for state in finish.values():
+        assert [c["Next"] for c in state["Catch"]] == ["Could not record the ending"]
+    assert asl["States"]["Could not record the ending"]["Type"] == "Fail"
+    assert not tasks(asl, "arn:aws:states:::events:")
+    for _, state in tasks(asl, "arn:aws:states:::dynamodb:"):
+        assert "finished_at" not in state["Parameters"].get("UpdateExpression", "")
+
+
+def test_every_task_has_an_answer_when_it_fails_past_its_retries(asl: dict[str, Any]) -> None:
+    # GIVEN every Task of the machine: bookkeeping, Runway steps and the ending alike
+    for name, state in all_states(asl):
+        if state["Type"] != "Task":
+            continue
+        # THEN its last Catch takes every error, so no failure skips the machine's own ending
+        assert state.get("Catch"), name
+        assert state["Catch"][-1]["ErrorEquals"] == ["States.ALL"], name
 
 
 _EXPRESSION_KEYWORDS = {"SET", "REMOVE", "ADD", "DELETE", "AND", "OR", "NOT", "IN", "BETWEEN"}
@@ -373,7 +386,7 @@ def test_the_machine_writes_only_attributes_of_the_job_record(asl: dict[str, Any
         seen |= set(params["Key"])
     # THEN each attribute it reads or writes is a field of the record schema in code
     assert seen - RECORD_FIELDS == set()
-    assert {"status", "progress", "finished_at", "error_code", "output_keys"} <= seen
+    assert {"status", "progress", "updated_at", "cancel_requested_at"} <= seen
 
 
 def test_attribute_name_check_can_fail() -> None:

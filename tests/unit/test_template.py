@@ -21,7 +21,7 @@ from local.stack import load_template
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"
-PIPELINE_FUNCTIONS = {"SubmitFunction", "PollFunction", "ArchiveFunction", "CancelFunction"}
+PIPELINE_FUNCTIONS = {"SubmitFunction", "PollFunction", "ArchiveFunction", "CancelFunction", "FinishFunction"}
 PLACEHOLDER = re.compile(r"\$\{([^}]*)\}")
 
 
@@ -175,10 +175,10 @@ def test_data_resources_are_referenced_not_hard_coded(
     sam_template: dict[str, Any], transformed: dict[str, Any], asl_text: str
 ) -> None:
     variables = sam_template["Globals"]["Function"]["Environment"]["Variables"]
-    for name in ("OUTPUT_BUCKET", "JOBS_TABLE", "RUNWAY_SECRET_ARN"):
+    for name in ("OUTPUT_BUCKET", "JOBS_TABLE", "RUNWAY_SECRET_ARN", "EVENT_BUS_NAME"):
         assert isinstance(variables[name], dict), f"{name} is hard-coded: {variables[name]!r}"
     _, spec = state_machine(sam_template)
-    for key in ("JobsTableName", "EventBusName"):
+    for key in ("JobsTableName",):
         assert isinstance(spec["Properties"]["DefinitionSubstitutions"][key], dict), f"{key} is hard-coded"
     literal = re.compile(r"arn:aws[\w-]*:(s3|dynamodb|secretsmanager|events|lambda):")
     offenders = [s for s in strings(transformed["Resources"]) if literal.search(s)]

@@ -72,11 +72,7 @@ service = GenerationService(
     settings,
     intake=JobIntake(settings, jobs=_jobs, sfn=_sfn, s3=_s3),
     canceller=JobCanceller(
-        settings,
-        jobs=_jobs,
-        sfn=_sfn,
-        events=boto3.client("events"),
-        runway_cancel=CancelFunction(boto3.client("lambda"), settings.cancel_function_name),
+        jobs=_jobs, runway_cancel=CancelFunction(boto3.client("lambda"), settings.cancel_function_name)
     ),
     views=JobViews(settings, jobs=_jobs, s3=_s3),
     lister=JobLister(_table),
@@ -186,10 +182,10 @@ def list_generations(
 @app.delete(
     "/generations/<job_id>",
     summary="Cancel a job",
-    description="With a Runway task: cancels it on Runway and answers 202 CANCELLING; the workflow records "
-    "CANCELLED at its next check. Without one yet: stops the workflow and answers 200 CANCELLED.",
+    description="Records the request and answers 202 CANCELLING. With a Runway task still running, the task "
+    "is cancelled on Runway; the workflow records CANCELLED at its next check. Without one yet, none is "
+    "created. 409 when the job has ended or Runway has already finished its video (archived, not deleted).",
     responses={
-        200: {"description": "Cancelled", "content": {"application/json": {"model": CancelAnswer}}},
         202: {"description": "Cancelling", "content": {"application/json": {"model": CancelAnswer}}},
         404: _problem_doc("No such job"),
         409: _problem_doc("The job is already finished"),
@@ -201,8 +197,7 @@ def list_generations(
 def cancel_generation(job_id: Annotated[str, Path(min_length=1, max_length=80)]) -> Response[CancelAnswer]:
     answer = service.cancel(job_id)
     metrics.add_metric(name="GenerationsCancelled", unit=MetricUnit.Count, value=1)
-    status = 202 if answer.status == "CANCELLING" else 200
-    return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=answer)
+    return Response(status_code=202, content_type=content_types.APPLICATION_JSON, body=answer)
 
 
 @app.get(

@@ -122,6 +122,21 @@ class OutputHostNotAllowed(VideoGenError):
     """An output URL points at a host outside the configured allowlist."""
 
 
+# --- Bookkeeping: the job record and its announcement -------------------------------------------------------
+
+
+class BookkeepingUnavailable(VideoGenError):
+    """DynamoDB or EventBridge throttled, erred (5xx) or could not be reached while recording or announcing a
+    job's ending. Retried: recording and announcing are idempotent."""
+
+    retryable = True
+
+
+class BookkeepingFailed(VideoGenError):
+    """DynamoDB or EventBridge refused to record or announce a job's ending (access denied, validation). Not
+    retried: the execution fails and the reconciler settles the job."""
+
+
 # --- Configuration ------------------------------------------------------------------------------------------
 
 

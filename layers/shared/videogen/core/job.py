@@ -79,6 +79,13 @@ class JobRecord(BaseModel):
     source_object: str | None = Field(None, description="s3://bucket/key of an S3-triggered job's upload")
     source_version: str | None = Field(None, description="its version id or ETag")
     cancel_requested_at: str | None = Field(None, description="when DELETE /generations/{id} asked")
+    announced_at: str | None = Field(None, description="when the ending event was put on the bus (once)")
+    task_may_be_running: bool | None = Field(
+        None,
+        description="true while a cancel of the Runway task has not been confirmed; the sweep retries it",
+    )
+    reconciled_at: str | None = Field(None, description="when the reconciler last settled the job")
+    reconcile_reason: str | None = Field(None, description="why the reconciler settled it, and what it did")
 
 
 RECORD_FIELDS: frozenset[str] = frozenset(JobRecord.model_fields)

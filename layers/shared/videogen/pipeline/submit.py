@@ -110,6 +110,8 @@ def submit_task(
         return state_from_record(record, settings, utc(clock.now()))
     if record and record.get("finished_at"):
         raise _ended_before_submit(job_id, record)
+    if record and record.get("cancel_requested_at"):
+        raise GenerationCancelled(f"job {job_id} was cancelled before its Runway task was created")
 
     prepared = prepare(request, default_model=settings.default_model)
     resolver = InputResolver(s3, runway.for_repeatable())

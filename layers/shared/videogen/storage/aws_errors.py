@@ -14,3 +14,26 @@ CONDITION_FAILED = "ConditionalCheckFailedException"
 def error_code(exc: ClientError) -> str:
     """The AWS error code of ``exc`` (``NoSuchKey``, ``ConditionalCheckFailedException``...), or ``""``."""
     return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+#: Codes of throttling and service-side failures (any AWS service): a later retry can succeed.
+TRANSIENT_CODES = frozenset(
+    {
+        "ProvisionedThroughputExceededException",
+        "ThrottlingException",
+        "Throttling",
+        "ThrottledException",
+        "RequestLimitExceeded",
+        "TooManyRequestsException",
+        "InternalServerError",
+        "InternalServerErrorException",
+        "InternalFailure",
+        "InternalException",
+        "ServiceUnavailable",
+        "ServiceUnavailableException",
+        "SlowDown",
+        "RequestTimeout",
+        "RequestTimeoutException",
+        "TransactionInProgressException",
+    }
+)
