@@ -29,6 +29,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import boto3
+
 from local import moto_gaps
 from local.stack import FunctionSpec
 from local.timescale import ScaledClock
@@ -116,6 +118,32 @@ class LocalFunction:
         """Every asynchronous invocation so far (running or done), oldest first."""
         return list(self._invocations)
 
+    def _send_to_destination(self, invocation: AsyncInvocation) -> None:
+        """An event that failed every attempt goes to the OnFailure queue, in Lambda's record format."""
+        if not self.spec.on_failure_queue:
+            log.error(
+                "%s: invocation from %s DROPPED (no destination)", self.spec.logical_id, invocation.source
+            )
+            return
+        record = {
+            "version": "1.0",
+            "requestContext": {
+                "functionArn": self.spec.arn,
+                "condition": "RetriesExhausted",
+                "approximateInvokeCount": invocation.attempts,
+            },
+            "requestPayload": invocation.event,
+            "responseContext": {"statusCode": 200, "functionError": "Unhandled"},
+            "responsePayload": invocation.error,
+        }
+        region = self.spec.arn.split(":")[3]
+        boto3.client("sqs", region_name=region).send_message(
+            QueueUrl=self.spec.on_failure_queue, MessageBody=json.dumps(record, default=str)
+        )
+        log.error(
+            "%s: invocation from %s sent to its dead-letter queue", self.spec.logical_id, invocation.source
+        )
+
     def _run_async(self, invocation: AsyncInvocation) -> None:
         attempts = 1 + self.spec.async_max_retries
         try:
@@ -141,12 +169,7 @@ class LocalFunction:
                 delay = ASYNC_RETRY_DELAYS[min(attempt, len(ASYNC_RETRY_DELAYS)) - 1]
                 if attempt < attempts and self.closing.wait(delay * moto_gaps.time_scale()):
                     break
-            log.error(
-                "%s: invocation from %s DROPPED after %d attempt(s) (no destination locally)",
-                self.spec.logical_id,
-                invocation.source,
-                invocation.attempts,
-            )
+            self._send_to_destination(invocation)
         except BaseException as exc:  # never let a worker die silently
             invocation.error = _error_payload(exc)
             log.exception("%s: asynchronous invocation crashed", self.spec.logical_id)

@@ -17,11 +17,12 @@ import types
 from typing import Any, Protocol
 
 from moto.awslambda_simple.models import LambdaSimpleBackend
-from moto.events.models import Rule
+from moto.events.models import Rule, events_backends
 from moto.s3 import notifications
 from moto.s3.responses import S3Response
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
 from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
+from moto.stepfunctions.parser.backend.execution import BaseExecutionWorkerCommunication
 
 
 class InProcessFunction(Protocol):
@@ -139,6 +140,34 @@ def _wait_interval(self: WaitFunction, env: Any, wait_seconds: float) -> None:
         env.program_state_event.wait(remaining)  # pulsed when the execution is stopped
 
 
+# Gap: moto's Step Functions sends no "Step Functions Execution Status Change" event when an execution ends.
+# Patch: once the interpreter has recorded the end, the event goes to the default bus, as on AWS (detail:
+# executionArn, stateMachineArn, name, status, input, error, cause, startDate and stopDate in epoch ms).
+def _terminated(self: BaseExecutionWorkerCommunication) -> None:
+    _original_terminated(self)
+    execution = self.execution
+    detail = {
+        "executionArn": execution.exec_arn,
+        "stateMachineArn": execution.state_machine_arn,
+        "name": execution.name,
+        "status": getattr(execution.exec_status, "value", execution.exec_status),
+        "startDate": int(execution.start_date.timestamp() * 1000),
+        "stopDate": int(execution.stop_date.timestamp() * 1000) if execution.stop_date else None,
+        "input": execution.execution_input,
+        "output": json.dumps(execution.output) if execution.output is not None else None,
+        "error": execution.error,
+        "cause": execution.cause,
+    }
+    entry = {
+        "Source": "aws.states",
+        "DetailType": "Step Functions Execution Status Change",
+        "Detail": json.dumps(detail),
+        "Resources": [execution.exec_arn],
+        "EventBusName": "default",
+    }
+    events_backends[execution.account_id][execution.region_name].put_events([entry])
+
+
 _retrier_time = types.SimpleNamespace(**{k: getattr(time, k) for k in dir(time) if not k.startswith("__")})
 _retrier_time.sleep = lambda seconds: time.sleep(max(seconds, 0) * time_scale())
 
@@ -146,6 +175,7 @@ _original_invoke = LambdaSimpleBackend.invoke
 _original_invoke_awslambda = notifications._invoke_awslambda
 _original_key_response = S3Response.key_response
 _original_send_to_targets = Rule.send_to_targets
+_original_terminated = BaseExecutionWorkerCommunication.terminated
 _PATCHES: list[tuple[Any, str, Any, Any]] = [  # (owner, attribute, patch, original)
     (LambdaSimpleBackend, "invoke", _invoke, _original_invoke),
     (notifications, "_invoke_awslambda", _invoke_awslambda, _original_invoke_awslambda),
@@ -153,6 +183,7 @@ _PATCHES: list[tuple[Any, str, Any, Any]] = [  # (owner, attribute, patch, origi
     (Rule, "send_to_targets", _send_to_targets, _original_send_to_targets),
     (WaitFunction, "_wait_interval", _wait_interval, WaitFunction._wait_interval),
     (retrier_decl, "time", _retrier_time, retrier_decl.time),
+    (BaseExecutionWorkerCommunication, "terminated", _terminated, _original_terminated),
 ]
 
 

@@ -186,6 +186,15 @@ class LocalPipeline:
         """Every event sent to the pipeline's bus so far, oldest first."""
         return self.stack_.events()
 
+    def dead_letters(self) -> list[dict[str, Any]]:
+        """The records in the stack's dead-letter queue (consumed): events that failed every async retry."""
+        sqs, url, letters = self.stack_.client("sqs"), self.stack_.refs["DeadLetterQueue"], []
+        while messages := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages"):
+            for message in messages:
+                letters.append(json.loads(message["Body"]))
+                sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+        return letters
+
     def execution_arn(self, job_id: str) -> str:
         return f"{self.stack_.state_machine_arn.replace(':stateMachine:', ':execution:')}:{job_id}"
 

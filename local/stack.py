@@ -238,6 +238,7 @@ class FunctionSpec:
     timeout: int
     memory_size: int
     async_max_retries: int = 2  # the function's EventInvokeConfig, as Lambda applies it
+    on_failure_queue: str = ""  # URL of its OnFailure SQS destination: events that failed every retry
 
 
 class WiredEvent(NamedTuple):
@@ -284,6 +285,7 @@ class LocalStack(Resolver):
             "AWS::Lambda::Permission": self._permission,
             "AWS::Lambda::EventInvokeConfig": self._event_invoke_config,
             "AWS::Events::Rule": self._rule,
+            "AWS::SQS::Queue": self._queue,
             "AWS::StepFunctions::StateMachine": self._state_machine,
         }
 
@@ -454,10 +456,21 @@ class LocalStack(Resolver):
     def _event_invoke_config(self, logical_id: str, props: dict[str, Any]) -> tuple[str, dict[str, str]]:
         passed = ("FunctionName", "MaximumRetryAttempts", "MaximumEventAgeInSeconds")
         self.client("lambda").put_function_event_invoke_config(**{k: props[k] for k in passed if k in props})
+        destination = props.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination", "")
         for function in self.functions.values():
             if function.name == props["FunctionName"]:
                 function.async_max_retries = int(props.get("MaximumRetryAttempts", 2))
+                if ":sqs:" in destination:
+                    name = destination.rsplit(":", 1)[-1]
+                    function.on_failure_queue = self.client("sqs").get_queue_url(QueueName=name)["QueueUrl"]
         return logical_id, {}
+
+    def _queue(self, logical_id: str, props: dict[str, Any]) -> tuple[str, dict[str, str]]:
+        sqs = self.client("sqs")
+        name = props.get("QueueName") or self.name(logical_id, 80)
+        url = sqs.create_queue(QueueName=name)["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        return url, {"Arn": arn, "QueueName": name, "QueueUrl": url}
 
     def _rule(self, logical_id: str, props: dict[str, Any]) -> tuple[str, dict[str, str]]:
         events = self.client("events")

@@ -155,6 +155,8 @@ def test_the_functions_events_are_wired_from_the_template(pipeline):
     assert {(w.function, w.type) for w in pipeline.stack_.event_sources} == {
         ("S3TriggerFunction", "S3"),
         ("NotifyFunction", "EventBridgeRule"),
+        ("ReconcileFunction", "EventBridgeRule"),
+        ("ReconcileFunction", "ScheduleV2"),
     }
 
 
@@ -288,7 +290,11 @@ def test_a_failing_delivery_is_logged_and_retried_without_failing_the_put(pipeli
     failures = [r for r in caplog.records if "ASYNCHRONOUS INVOCATION FAILED" in r.getMessage()]
     assert len(failures) == delivery.attempts
     assert "trigger crashed" in failures[0].getMessage()
-    assert any("DROPPED" in r.getMessage() for r in caplog.records)
+    # AND the event is kept in the dead-letter queue, with the error, instead of vanishing
+    (letter,) = pipeline.dead_letters()
+    assert letter["requestContext"]["condition"] == "RetriesExhausted"
+    assert unquote_plus(letter["requestPayload"]["Records"][0]["s3"]["object"]["key"]) == "inputs/crash.png"
+    assert letter["responsePayload"]["errorType"] == "RuntimeError"
 
 
 # --- webhooks ---------------------------------------------------------------------------------------------

@@ -166,6 +166,14 @@ def _check_cancel_step(result: Any, pipeline: LocalPipeline) -> None:
     assert (pipeline.simulator.task(FIRST_SIMULATED_TASK) or {})["status"] == "CANCELLED"
 
 
+def _check_reconciled(result: Any, pipeline: LocalPipeline) -> None:
+    assert result["job_id"] == JOB and result["task_status"] == "CANCELLED", result
+    assert (pipeline.simulator.task(FIRST_SIMULATED_TASK) or {})["status"] == "CANCELLED"
+    record = pipeline.job(JOB) or {}
+    assert record["status"] == "FAILED" and record["error_code"] == "BookkeepingFailed"
+    assert record["announced_at"] and record["reconcile_reason"].startswith("execution FAILED")
+
+
 def _seed_job(**fields: Any) -> Callable[[LocalPipeline, dict[str, Any], Any], None]:
     def seed(pipeline: LocalPipeline, event: dict[str, Any], context: Any) -> None:
         from videogen.storage.job_store import JobStore
@@ -207,6 +215,12 @@ def _seed_task(pipeline: LocalPipeline, event: dict[str, Any], context: Any) -> 
 def _seed_active_task(pipeline: LocalPipeline, event: dict[str, Any], context: Any) -> None:
     pipeline.simulator.inject("throttle", seconds=86_400)  # still THROTTLED when the cancel step runs
     _seed_task(pipeline, event, context)
+
+
+def _seed_running_job(pipeline: LocalPipeline, event: dict[str, Any], context: Any) -> None:
+    pipeline.simulator.inject("throttle", seconds=86_400)
+    state = _submit(pipeline, context)
+    assert state["task_id"] == FIRST_SIMULATED_TASK
 
 
 def _seed_succeeded_task(pipeline: LocalPipeline, event: dict[str, Any], context: Any) -> None:
@@ -264,6 +278,7 @@ CASES: dict[str, tuple[Callable[..., None], Callable[[Any, LocalPipeline], None]
     "Archive-succeeded.json": (_seed_succeeded_task, _check_archived),
     "Cancel-deadline-passed.json": (_seed_active_task, _check_cancel_step),
     "Notify-succeeded.json": (_seed_notify, _check_notify),
+    "Reconcile-execution-failed.json": (_seed_running_job, _check_reconciled),
 }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import time
 from typing import Any
 
 from local.runner import JobResult, LocalPipeline
@@ -70,3 +71,24 @@ def assert_announced(pipeline: LocalPipeline, job_id: str, detail_type: str, sta
     assert events[0]["detail"]["status"] == status
     assert events[0]["source"] == pipeline.stack_.event_source
     return events[0]
+
+
+def reconciles(pipeline: LocalPipeline, job_id: str, *, timeout: float = 60) -> list[Any]:
+    """The reconcile function's invocations for ``job_id`` (execution status changes), each waited for."""
+    found = [
+        invocation.wait(timeout)
+        for invocation in pipeline.async_invocations("ReconcileFunction")
+        if (invocation.event.get("detail") or {}).get("name") == job_id
+    ]
+    return found
+
+
+def wait_reconciled(pipeline: LocalPipeline, job_id: str, *, timeout: float = 60) -> Any:
+    """Wait until the execution's status change reached the reconcile function, and for its one invocation."""
+    deadline = time.monotonic() + timeout
+    while not (found := reconciles(pipeline, job_id, timeout=timeout)):
+        assert time.monotonic() < deadline, f"no reconcile of {job_id} after {timeout} s"
+        time.sleep(0.02)
+    (invocation,) = found
+    assert invocation.succeeded, invocation.error
+    return invocation.result

@@ -89,3 +89,11 @@ class JobRecord(BaseModel):
 
 
 RECORD_FIELDS: frozenset[str] = frozenset(JobRecord.model_fields)
+
+
+def execution_arn(state_machine_arn: str, job_id: str) -> str:
+    """The job's execution: the job id is the execution name (``arn:...:execution:<machine>:<job id>``)."""
+    head, sep, name = state_machine_arn.rpartition(":stateMachine:")
+    if not sep:
+        raise ValueError(f"not a state machine ARN: {state_machine_arn}")
+    return f"{head}:execution:{name}:{job_id}"

@@ -27,6 +27,7 @@ IDEMPOTENCY_TABLE             Powertools idempotency table (API); empty: Idempot
 IDEMPOTENCY_TTL_SECONDS       How long an Idempotency-Key is remembered (default 86400)
 PRESIGN_TTL_SECONDS           Lifetime of presigned GET/PUT URLs (default 900)
 MAX_UPLOAD_BYTES              Largest file for ``POST /uploads`` (default 200 MB, Runway's limit)
+RECONCILE_GRACE_SECONDS       How long past its deadline a job may stay unsettled before the sweep settles it
 EVENT_BUS_NAME                Bus of the "Video Generation ..." events (default ``default``)
 EVENT_SOURCE                  Their source (default ``runway-video-pipeline``)
 WEBHOOK_SECRET_ARN            Secrets Manager secret with the ``whsec_...`` webhook signing secret (notify)
@@ -99,6 +100,7 @@ class Settings(BaseSettings):
     idempotency_ttl_seconds: int = Field(default=86_400, ge=60, le=30 * 86_400)
     presign_ttl_seconds: int = Field(default=900, ge=60, le=7 * 86_400)
     max_upload_bytes: int = Field(default=200 * 1024 * 1024, ge=1)
+    reconcile_grace_seconds: int = Field(default=900, ge=0, le=86_400)
     event_bus_name: str = "default"
     event_source: str = "runway-video-pipeline"
     webhook_secret_arn: str = ""

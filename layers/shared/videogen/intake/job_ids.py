@@ -31,11 +31,3 @@ def canonical_json(value: Any) -> str:
 def request_fingerprint(request: Mapping[str, Any]) -> str:
     """SHA-256 of the request as received (canonical JSON): "the same request again" vs "another one"."""
     return hashlib.sha256(canonical_json(dict(request)).encode("utf-8")).hexdigest()
-
-
-def execution_arn(state_machine_arn: str, job_id: str) -> str:
-    """``arn:...:execution:<machine name>:<job id>`` for ``arn:...:stateMachine:<machine name>``."""
-    head, sep, name = state_machine_arn.rpartition(":stateMachine:")
-    if not sep:
-        raise ValueError(f"not a state machine ARN: {state_machine_arn}")
-    return f"{head}:execution:{name}:{job_id}"
