@@ -23,6 +23,7 @@ PLACEHOLDERS = {
     "AWS_SECRET_ACCESS_KEY": "placeholder",
     "STATE_MACHINE_ARN": "arn:aws:states:us-east-1:123456789012:stateMachine:generate-video",
     "CANCEL_FUNCTION_NAME": "cancel",
+    "RECONCILE_FUNCTION_NAME": "reconcile",
     "JOBS_TABLE": "jobs",
     "OUTPUT_BUCKET": "videos",
     "POWERTOOLS_TRACE_DISABLED": "true",

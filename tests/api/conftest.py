@@ -19,6 +19,8 @@ class Api:
         self.cancelled_tasks: list[str] = []
         self.runway_task_status = "RUNNING"  # what the cancel function finds when it reads the task
         self.module.service.canceller._runway_cancel = self._cancel_on_runway
+        self.recoveries: list[str] = []  # jobs handed to the reconcile function (tested end to end)
+        self.module.service.recovery._recover = self.recoveries.append
 
     def _cancel_on_runway(self, job_id: str, task_id: str) -> dict[str, Any]:
         """Stands in for the cancel function (tested on its own and end to end through the local stack)."""

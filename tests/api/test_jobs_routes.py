@@ -177,6 +177,39 @@ def test_cancel_when_the_cancel_function_fails_is_503(api):
     assert response["multiValueHeaders"]["Retry-After"] == ["5"]
 
 
+def test_retry_of_a_job_that_failed_after_runway_hands_it_to_the_reconciler(api):
+    # GIVEN a job whose archive failed after Runway had made the video
+    api.put_job("job-7", status="FAILED", task_id="task-7", archive_started_at="2026-12-01T00:00:00.000Z")
+    # WHEN it is retried
+    response = api("POST", "/generations/job-7/retry")
+    # THEN 202 RECOVERING, the request is on the record and the reconcile function has the job
+    assert response["statusCode"] == 202
+    assert response_json(response)["status"] == "RECOVERING"
+    assert api.recoveries == ["job-7"]
+    assert api.stack.table.get_item(Key={"job_id": "job-7"})["Item"]["recovery_requested_at"]
+
+
+@pytest.mark.parametrize(
+    ("fields", "reason"),
+    [
+        ({"status": "FAILED", "task_id": "t"}, "failed before Runway finished"),
+        ({"status": "FAILED"}, "failed before Runway finished"),
+        ({"status": "SUCCEEDED", "task_id": "t", "archive_started_at": "x"}, "only a FAILED job"),
+        ({"status": "RUNNING", "task_id": "t"}, "only a FAILED job"),
+    ],
+)
+def test_retry_of_a_job_that_cannot_be_recovered_is_409_with_the_reason(api, fields, reason):
+    api.put_job("job-8", **fields)
+    response = api("POST", "/generations/job-8/retry")
+    assert response["statusCode"] == 409
+    assert reason in response_json(response)["message"]
+    assert api.recoveries == []
+
+
+def test_retry_of_an_unknown_job_is_404(api):
+    assert api("POST", "/generations/nope/retry")["statusCode"] == 404
+
+
 def test_cancel_of_an_unknown_job_is_404(api):
     assert api("DELETE", "/generations/nope")["statusCode"] == 404
 

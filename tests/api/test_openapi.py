@@ -23,6 +23,12 @@ def test_served_document_equals_the_committed_openapi_yaml(api):
 
 def test_document_describes_every_route(api):
     paths = response_json(api("GET", "/openapi.json"))["paths"]
-    assert set(paths) == {"/generations", "/generations/{job_id}", "/models", "/uploads"}
+    assert set(paths) == {
+        "/generations",
+        "/generations/{job_id}",
+        "/generations/{job_id}/retry",
+        "/models",
+        "/uploads",
+    }
     assert set(paths["/generations"]) == {"get", "post"}
     assert set(paths["/generations/{job_id}"]) == {"get", "delete"}

@@ -155,3 +155,32 @@ def test_the_sweep_settles_a_job_left_unsettled_past_its_deadline(
     assert record["status"] == "SUCCEEDED" and record["finished_at"] and record["announced_at"]
     assert_outputs_match_manifest(pipeline, job.job_id)
     assert len(events_for(pipeline, job.job_id)) == before + 1
+
+
+def test_a_job_whose_archive_failed_is_recovered_from_its_task_without_a_second_one(
+    pipeline: LocalPipeline,
+) -> None:
+    # GIVEN a job whose outputs could not be archived: every output URL Runway gives out is expired
+    pipeline.simulator.inject("expired_urls", ttl=0, times=None)
+    job = pipeline.run({"model": "gen4.5", "prompt": "archived on the second try"}, timeout=TIMEOUT)
+    assert job.status == "FAILED" and job.error == "OutputExpired"
+    wait_reconciled(pipeline, job.job_id)
+    # WHEN the URLs work again and the caller retries the job
+    pipeline.simulator.faults.clear()
+    answer = pipeline.post(f"/generations/{job.job_id}/retry", {})
+    assert answer["statusCode"] == 202 and json.loads(answer["body"])["status"] == "RECOVERING", answer
+    [recovery] = [
+        i.wait(TIMEOUT)
+        for i in pipeline.async_invocations("ReconcileFunction")
+        if i.event.get("recover") and i.event.get("job_id") == job.job_id
+    ]
+    # THEN the outputs were archived from the same task (no second task), the job is SUCCEEDED and announced
+    assert recovery.succeeded and recovery.result["action"] == "re-archived the outputs", recovery.result
+    assert len(created_tasks(pipeline)) == 1
+    record = pipeline.job(job.job_id) or {}
+    assert record["status"] == "SUCCEEDED" and "error_code" not in record and record["announced_at"]
+    assert_outputs_match_manifest(pipeline, job.job_id)
+    assert [e["detail-type"] for e in events_for(pipeline, job.job_id)] == [
+        "Video Generation Failed",
+        "Video Generation Succeeded",
+    ]

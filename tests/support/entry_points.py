@@ -97,6 +97,7 @@ class EntryStack:
             "GenerateVideoStateMachine": self.state_machine_arn,
             "RunwayApiSecret": "",
             "CancelFunction": "cancel-function",
+            "ReconcileFunction": "reconcile-function",
             "WebhookSigningSecret": "",
             "VideoBucket.Arn": f"arn:aws:s3:::{self.bucket}",
         }

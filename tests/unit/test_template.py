@@ -132,7 +132,9 @@ def test_state_machine_invokes_exactly_the_pipeline_functions(transformed: dict[
     assert invoked == PIPELINE_FUNCTIONS
 
 
-def test_the_api_reaches_runway_only_through_the_cancel_function(transformed: dict[str, Any]) -> None:
+def test_the_api_reaches_runway_only_through_the_cancel_and_reconcile_functions(
+    transformed: dict[str, Any],
+) -> None:
     # GIVEN the API function's role as SAM generates it
     role = transformed["Resources"]["ApiFunctionRole"]
     invoked: set[str] = set()
@@ -141,8 +143,8 @@ def test_the_api_reaches_runway_only_through_the_cancel_function(transformed: di
             invoked |= set(refs(statement["Resource"]))
         # THEN it cannot read the Runway key
         assert "secretsmanager:GetSecretValue" not in actions(statement)
-    # AND the only function it may invoke is the cancel function (which owns Runway cancels)
-    assert invoked == {"CancelFunction"}
+    # AND the only functions it may invoke own the Runway side: cancels, and re-archiving on retry
+    assert invoked == {"CancelFunction", "ReconcileFunction"}
 
 
 def test_lambda_tasks_use_the_invoked_functions(sam_template: dict[str, Any], asl_text: str) -> None:

@@ -31,6 +31,7 @@ from videogen.core.errors import (
     InvalidRequest,
     JobAlreadyFinished,
     JobNotFound,
+    JobNotRecoverable,
     PipelineUnavailable,
     UploadRejected,
     VideoGenError,
@@ -44,6 +45,7 @@ from videogen.intake.api_models import (
     JobPage,
     JobView,
     Problem,
+    RecoveryAnswer,
     UploadRequest,
     UploadTicket,
     describe_invalid_input,
@@ -52,6 +54,7 @@ from videogen.intake.api_service import GenerationService, idempotency_config, m
 from videogen.intake.cancellation import CancelFunction, JobCanceller
 from videogen.intake.job_intake import JobIntake
 from videogen.intake.job_views import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, JobLister, JobViews
+from videogen.intake.recovery import JobRecovery, RecoverFunction
 from videogen.observability import logger, metrics, route_domain_logs, tracer
 from videogen.storage.job_store import JobStore
 
@@ -61,19 +64,25 @@ API_VERSION = "1.0.0"
 route_domain_logs()
 
 settings = Settings.from_env(
-    require=("state_machine_arn", "jobs_table", "output_bucket", "cancel_function_name")
+    require=(
+        "state_machine_arn",
+        "jobs_table",
+        "output_bucket",
+        "cancel_function_name",
+        "reconcile_function_name",
+    )
 )
 _s3 = boto3.client("s3", config=Config(signature_version="s3v4", s3={"addressing_style": "virtual"}))
 _sfn = boto3.client("stepfunctions")
+_lambda = boto3.client("lambda")
 _table = boto3.resource("dynamodb").Table(settings.jobs_table)
 _jobs = JobStore(_table)
 
 service = GenerationService(
     settings,
     intake=JobIntake(settings, jobs=_jobs, sfn=_sfn, s3=_s3),
-    canceller=JobCanceller(
-        jobs=_jobs, runway_cancel=CancelFunction(boto3.client("lambda"), settings.cancel_function_name)
-    ),
+    canceller=JobCanceller(jobs=_jobs, runway_cancel=CancelFunction(_lambda, settings.cancel_function_name)),
+    recovery=JobRecovery(jobs=_jobs, recover=RecoverFunction(_lambda, settings.reconcile_function_name)),
     views=JobViews(settings, jobs=_jobs, s3=_s3),
     lister=JobLister(_table),
     s3=_s3,
@@ -200,6 +209,27 @@ def cancel_generation(job_id: Annotated[str, Path(min_length=1, max_length=80)])
     return Response(status_code=202, content_type=content_types.APPLICATION_JSON, body=answer)
 
 
+@app.post(
+    "/generations/<job_id>/retry",
+    summary="Re-archive a job that failed after Runway made its video",
+    description="For a FAILED job whose Runway task had succeeded (its archive or bookkeeping failed past "
+    "every retry): the outputs are archived again from the saved task id, never from a new task, and the job "
+    "becomes SUCCEEDED. Answers 202 RECOVERING; 409 with the reason for a job that cannot be recovered.",
+    responses={
+        202: {"description": "Recovering", "content": {"application/json": {"model": RecoveryAnswer}}},
+        404: _problem_doc("No such job"),
+        409: _problem_doc("The job cannot be recovered"),
+        422: _problem_doc("Invalid job id"),
+    },
+    tags=["generations"],
+)
+@tracer.capture_method
+def retry_generation(job_id: Annotated[str, Path(min_length=1, max_length=80)]) -> Response[RecoveryAnswer]:
+    answer = service.retry(job_id)
+    metrics.add_metric(name="GenerationsRetried", unit=MetricUnit.Count, value=1)
+    return Response(status_code=202, content_type=content_types.APPLICATION_JSON, body=answer)
+
+
 @app.get(
     "/models",
     summary="The model catalog",
@@ -258,6 +288,7 @@ HTTP_STATUS: dict[type[VideoGenError], int] = {
     InvalidPageToken: 400,
     JobNotFound: 404,
     JobAlreadyFinished: 409,
+    JobNotRecoverable: 409,
     PipelineUnavailable: 503,
 }
 

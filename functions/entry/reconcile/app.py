@@ -3,6 +3,7 @@
 Three events:
 - EventBridge "Step Functions Execution Status Change" (FAILED, TIMED_OUT, ABORTED) of this stack's machine;
 - the Scheduler's sweep, ``{"sweep": true}``;
+- the API's ``POST /generations/{id}/retry``, ``{"job_id": "...", "recover": true}`` (asynchronous);
 - an operator's ``{"job_id": "..."}`` (``sam local invoke ReconcileFunction -e events/Reconcile-job.json``).
 
 A Runway or AWS error is raised: the asynchronous invocation is retried, then goes to the dead-letter queue,
@@ -73,6 +74,14 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         metrics.add_metric(name="JobsSwept", unit=MetricUnit.Count, value=len(outcomes))
         logger.info("swept", extra={"reconciled": len(outcomes)})
         return {"swept": [o.to_dict() for o in outcomes]}
+    if event.get("recover"):
+        job_id = str(event.get("job_id") or "")
+        bind_job(job_id)
+        outcome = RECONCILER.recover(job_id)
+        metrics.add_metric(
+            name="JobsRecovered", unit=MetricUnit.Count, value=int(outcome.status == "SUCCEEDED")
+        )
+        return outcome.to_dict()
     if event.get("detail-type") == STATUS_CHANGE:
         change = ExecutionChange.model_validate(event.get("detail") or {})
         job_id = change.job_id()

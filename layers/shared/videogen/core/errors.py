@@ -159,6 +159,10 @@ class JobAlreadyFinished(VideoGenError):
         self.status = status
 
 
+class JobNotRecoverable(VideoGenError):
+    """``POST /generations/{id}/retry`` of a job that did not fail after Runway made its video."""
+
+
 class IdempotencyConflict(VideoGenError):
     """The same idempotency key (or S3 object version) was used with a different request."""
 

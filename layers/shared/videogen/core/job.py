@@ -79,6 +79,11 @@ class JobRecord(BaseModel):
     source_object: str | None = Field(None, description="s3://bucket/key of an S3-triggered job's upload")
     source_version: str | None = Field(None, description="its version id or ETag")
     cancel_requested_at: str | None = Field(None, description="when DELETE /generations/{id} asked")
+    archive_started_at: str | None = Field(None, description="when Runway's SUCCEEDED task began archiving")
+    recovery_requested_at: str | None = Field(
+        None,
+        description="when POST /generations/{id}/retry asked to re-archive a job that failed after Runway",
+    )
     announced_at: str | None = Field(None, description="when the ending event was put on the bus (once)")
     task_may_be_running: bool | None = Field(
         None,

@@ -23,6 +23,7 @@ POLL_MAX_WAIT_SECONDS         Longest wait between two polls (default 60)
 OUTPUT_HOST_ALLOWLIST         Optional comma-separated hosts output URLs may point at; empty: any https host
 STATE_MACHINE_ARN             The generate-video state machine (API, S3 trigger)
 CANCEL_FUNCTION_NAME          The function that owns Runway cancels (the API hands DELETE to it)
+RECONCILE_FUNCTION_NAME       The reconcile function (the API hands POST /generations/{id}/retry to it)
 IDEMPOTENCY_TABLE             Powertools idempotency table (API); empty: Idempotency-Key is refused
 IDEMPOTENCY_TTL_SECONDS       How long an Idempotency-Key is remembered (default 86400)
 PRESIGN_TTL_SECONDS           Lifetime of presigned GET/PUT URLs (default 900)
@@ -96,6 +97,7 @@ class Settings(BaseSettings):
     output_host_allowlist: Annotated[tuple[str, ...], NoDecode] = ()
     state_machine_arn: str = ""
     cancel_function_name: str = ""
+    reconcile_function_name: str = ""
     idempotency_table: str = ""
     idempotency_ttl_seconds: int = Field(default=86_400, ge=60, le=30 * 86_400)
     presign_ttl_seconds: int = Field(default=900, ge=60, le=7 * 86_400)

@@ -82,7 +82,13 @@ class Accepted(BaseModel):
 
 class CancelAnswer(BaseModel):
     job_id: str
-    status: Literal["CANCELLED", "CANCELLING"]
+    status: Literal["CANCELLING"]
+    message: str
+
+
+class RecoveryAnswer(BaseModel):
+    job_id: str
+    status: Literal["RECOVERING"]
     message: str
 
 

@@ -29,11 +29,20 @@ from videogen.core.clock import SYSTEM_CLOCK, Clock
 from videogen.core.errors import InvalidIdempotencyKey, JobNotFound, UploadRejected
 from videogen.core.request import GenerationRequest
 from videogen.core.settings import Settings
-from videogen.intake.api_models import Accepted, CancelAnswer, JobPage, JobView, UploadRequest, UploadTicket
+from videogen.intake.api_models import (
+    Accepted,
+    CancelAnswer,
+    JobPage,
+    JobView,
+    RecoveryAnswer,
+    UploadRequest,
+    UploadTicket,
+)
 from videogen.intake.cancellation import JobCanceller
 from videogen.intake.job_ids import derived_job_id
 from videogen.intake.job_intake import AcceptedJob, IntakeContext, JobIntake
 from videogen.intake.job_views import JobLister, JobViews, summary_view
+from videogen.intake.recovery import JobRecovery
 
 IDEMPOTENCY_KEY_PATTERN = re.compile(r"^[\x21-\x7e]{1,255}$")
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
@@ -58,6 +67,7 @@ class GenerationService:
         *,
         intake: JobIntake,
         canceller: JobCanceller,
+        recovery: JobRecovery,
         views: JobViews,
         lister: JobLister,
         s3: Any,
@@ -67,6 +77,7 @@ class GenerationService:
         self.settings = settings
         self.intake = intake
         self.canceller = canceller
+        self.recovery = recovery
         self.views = views
         self.lister = lister
         self._s3 = s3
@@ -118,6 +129,11 @@ class GenerationService:
     def cancel(self, job_id: str) -> CancelAnswer:
         outcome = self.canceller.cancel(job_id)
         return CancelAnswer(job_id=outcome.job_id, status=outcome.status, message=outcome.message)
+
+    # POST /generations/{id}/retry
+    def retry(self, job_id: str) -> RecoveryAnswer:
+        outcome = self.recovery.retry(job_id)
+        return RecoveryAnswer(job_id=outcome.job_id, status=outcome.status, message=outcome.message)
 
     # POST /uploads
     def new_upload(self, upload: UploadRequest) -> UploadTicket:

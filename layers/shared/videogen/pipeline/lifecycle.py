@@ -26,7 +26,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from videogen.core.clock import SYSTEM_CLOCK, Clock, format_time
-from videogen.core.errors import BookkeepingFailed, BookkeepingUnavailable
+from videogen.core.errors import BookkeepingFailed, BookkeepingUnavailable, JobAlreadyFinished
 from videogen.core.job import FINAL_STATUSES, JobStatus
 from videogen.core.settings import Settings
 from videogen.storage.aws_errors import CONDITION_FAILED, TRANSIENT_CODES, error_code
@@ -184,6 +184,29 @@ class Lifecycle:
             return FinishResult(job_id, final.status.value, recorded, announced=False)
         self.announce(job_id, final, request=request if request is not None else record.get("request"))
         return FinishResult(job_id, final.status.value, recorded, announced=True)
+
+    def recover(self, job_id: str, archive: Mapping[str, Any]) -> FinishResult:
+        """Replace the FAILED ending of a job whose outputs have now been archived by SUCCEEDED, and announce
+        it. Only for a job whose recovery was asked for (``recovery_requested_at``); raises
+        :class:`~videogen.core.errors.JobAlreadyFinished` otherwise."""
+        ending = Ending(JobStatus.SUCCEEDED, archive=archive)
+        with _bookkeeping("record the recovery of", job_id):
+            try:
+                record = self.jobs.update(
+                    job_id,
+                    ending.record_fields(format_time(self._clock.now())),
+                    remove=("error_code", "error_cause", "announced_at", "recovery_requested_at"),
+                    condition="#status = :c_failed AND attribute_exists(#recovery_requested_at)",
+                    condition_values={":c_failed": JobStatus.FAILED.value},
+                    condition_names={"#recovery_requested_at": "recovery_requested_at"},
+                )
+            except ClientError as exc:
+                if error_code(exc) != CONDITION_FAILED:
+                    raise
+                current = self.jobs.get(job_id) or {}
+                raise JobAlreadyFinished(job_id, str(current.get("status", ""))) from exc
+        self.announce(job_id, ending, request=record.get("request"))
+        return FinishResult(job_id, JobStatus.SUCCEEDED.value, recorded=True, announced=True)
 
     def announce(self, job_id: str, ending: Ending, *, request: Mapping[str, Any] | None) -> None:
         """Put the ending event, then mark the record announced."""

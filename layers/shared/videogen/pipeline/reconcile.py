@@ -146,6 +146,38 @@ class Reconciler:
         )
         return Outcome(job_id, action, str(after.get("status")), task_status)
 
+    def recover(self, job_id: str) -> Outcome:
+        """Re-archive a job that failed after Runway succeeded (``POST /generations/{id}/retry``), from its
+        saved task id: never a second Runway task. Retryable errors are raised (the async retry repeats)."""
+        record = self.jobs.get(job_id) or {}
+        if record.get("status") != JobStatus.FAILED or not record.get("recovery_requested_at"):
+            return Outcome(job_id, "nothing to recover", record.get("status"))
+        task = self._read_task(str(record["task_id"]))
+        task_status = str(task.get("status", "")) if task else NOT_FOUND
+        if task_status != TaskStatus.SUCCEEDED:
+            return self._refuse_recovery(job_id, f"the Runway task is {task_status}", task_status)
+        try:
+            archive = self._archive(job_id, record.get("request"), self._state(record))
+        except VideoGenError as exc:
+            if exc.retryable:
+                raise
+            return self._refuse_recovery(job_id, f"{type(exc).__name__}: {exc.message}", task_status)
+        result = self._lifecycle.recover(job_id, archive)
+        self.jobs.update(
+            job_id,
+            {"reconciled_at": format_time(self._clock.now()), "reconcile_reason": "recovered on request"},
+        )
+        return Outcome(job_id, "re-archived the outputs", result.status, task_status)
+
+    def _refuse_recovery(self, job_id: str, reason: str, task_status: str) -> Outcome:
+        log.warning("cannot recover the job", extra={"job_id": job_id, "reason": reason})
+        self.jobs.update(
+            job_id,
+            {"reconciled_at": format_time(self._clock.now()), "reconcile_reason": f"not recovered: {reason}"},
+            remove=("recovery_requested_at",),
+        )
+        return Outcome(job_id, f"not recovered: {reason}", JobStatus.FAILED.value, task_status)
+
     def _read_task(self, task_id: str) -> dict[str, Any] | None:
         """The Runway task (None when Runway no longer knows it)."""
         try:

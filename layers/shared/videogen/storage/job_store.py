@@ -7,7 +7,7 @@ state machine itself (``Record progress``, ``Record the success``, ``Record the 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -62,6 +62,12 @@ def from_dynamo(value: Any) -> Any:
     return value
 
 
+def _remove_clause(removed: list[str], names: dict[str, str]) -> str:
+    for name in removed:
+        names[f"#{name}"] = name
+    return (" REMOVE " + ", ".join(f"#{name}" for name in removed)) if removed else ""
+
+
 class JobStore:
     """Reads and writes job records. Wraps one boto3 ``Table`` (create it once per process and reuse)."""
 
@@ -87,6 +93,7 @@ class JobStore:
         condition: str | None = None,
         condition_values: Mapping[str, Any] | None = None,
         condition_names: Mapping[str, str] | None = None,
+        remove: Iterable[str] = (),
         now: dt.datetime | None = None,
     ) -> dict[str, Any]:
         """SET ``fields`` (and ``set_if_missing`` only where absent) on the record, creating it if needed.
@@ -97,7 +104,8 @@ class JobStore:
         the update. Raises botocore ClientError (``ConditionalCheckFailedException`` when the condition
         fails).
         """
-        unknown = sorted((set(fields) | set(set_if_missing or {})) - RECORD_FIELDS)
+        removed = list(remove)
+        unknown = sorted((set(fields) | set(set_if_missing or {}) | set(removed)) - RECORD_FIELDS)
         if unknown:
             raise UnknownRecordField(f"not job record attributes: {', '.join(unknown)}")
         stamp = format_time(now or SYSTEM_CLOCK.now())
@@ -119,7 +127,7 @@ class JobStore:
         names.update(condition_names or {})
         kwargs: dict[str, Any] = {
             "Key": {"job_id": job_id},
-            "UpdateExpression": "SET " + ", ".join(parts),
+            "UpdateExpression": "SET " + ", ".join(parts) + _remove_clause(removed, names),
             "ExpressionAttributeNames": names,
             "ExpressionAttributeValues": values,
             "ReturnValues": "ALL_NEW",
