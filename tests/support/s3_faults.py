@@ -6,6 +6,9 @@ S3 would after botocore's own retries. Every call the client makes is recorded i
     faults.fail("UploadPart", "SlowDown", 503, times=1)
     faults.fail("PutObject", "AccessDenied", 403, key="outputs/job/1.mp4")
     faults.raise_("PutObject", EndpointConnectionError(endpoint_url="https://s3"))
+
+Used as a context manager, the injector detaches itself from the client on exit (for long-lived clients,
+such as a handler's module-level one in the local pipeline).
 """
 
 from __future__ import annotations
@@ -40,8 +43,16 @@ class S3Faults:
         self._faults: list[_Fault] = []
         self._lock = threading.Lock()
         self.calls: list[tuple[str, str | None]] = []
-        s3.meta.events.register("before-parameter-build.s3", self._remember_key)
-        s3.meta.events.register("before-call.s3", self._before_call)
+        self._events = s3.meta.events
+        self._events.register("before-parameter-build.s3", self._remember_key)
+        self._events.register("before-call.s3", self._before_call)
+
+    def __enter__(self) -> S3Faults:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._events.unregister("before-parameter-build.s3", self._remember_key)
+        self._events.unregister("before-call.s3", self._before_call)
 
     def fail(
         self, operation: str, code: str, status: int, *, times: int | None = None, key: str | None = None
