@@ -12,7 +12,7 @@ Errors:
   completes, so no truncated object is left under the output key.
 - a URL outside the host rule -> ``OutputHostNotAllowed`` (checked on every request, redirects included).
 - S3 failing past botocore's own retries -> ``StorageUnavailable`` when a later attempt can get past it
-  (throttling, 5xx, timeouts, closed connections: ``videogen.storage.aws_errors.is_transient``), else
+  (throttling, 5xx, timeouts, closed connections: ``videogen.storage.s3_errors``), else
   ``StorageRefused`` (AccessDenied, NoSuchBucket, a KMS key denied...).
 
 Re-runs. Once an upload has completed whole, its SHA-256 is written on the object as the ``sha256`` tag
@@ -31,7 +31,6 @@ import json
 import logging
 import re
 from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -41,20 +40,8 @@ from boto3.s3.transfer import TransferConfig
 from botocore.exceptions import ClientError
 
 from videogen.core import media
-from videogen.core.errors import (
-    OutputDownloadFailed,
-    OutputHostNotAllowed,
-    StorageRefused,
-    StorageUnavailable,
-    VideoGenError,
-)
-from videogen.storage.aws_errors import (
-    FORBIDDEN_CODES,
-    NOT_FOUND_CODES,
-    error_code,
-    http_status,
-    is_transient,
-)
+from videogen.core.errors import OutputDownloadFailed, OutputHostNotAllowed, VideoGenError
+from videogen.storage.s3_errors import is_absent, s3_errors, storage_error
 
 log = logging.getLogger(__name__)
 
@@ -241,52 +228,6 @@ def make_http_client(
     )
 
 
-def storage_error(exc: BaseException, action: str, key: str) -> VideoGenError | None:
-    """StorageUnavailable or StorageRefused for an S3 failure of ``action`` on ``key``, else None."""
-    if is_transient(exc):
-        return StorageUnavailable(
-            f"S3 {action} of {key} failed, retryable: {_describe(exc)}", details=_details(exc, key)
-        )
-    if isinstance(exc, ClientError):
-        return StorageRefused(
-            f"S3 refused the {action} of {key}: {_describe(exc)}", details=_details(exc, key)
-        )
-    return None
-
-
-def _describe(exc: BaseException) -> str:
-    if isinstance(exc, ClientError):
-        return f"{error_code(exc) or 'no error code'} (HTTP {http_status(exc)})"
-    return type(exc).__name__
-
-
-def _details(exc: BaseException, key: str) -> dict[str, Any]:
-    details: dict[str, Any] = {"key": key, "exception": type(exc).__name__}
-    if isinstance(exc, ClientError):
-        details.update(code=error_code(exc), status=http_status(exc))
-    return details
-
-
-@contextmanager
-def s3_errors(action: str, key: str) -> Iterator[None]:
-    """Turn S3 failures inside the block into StorageUnavailable / StorageRefused (:func:`storage_error`)."""
-    try:
-        yield
-    except VideoGenError:
-        raise
-    except Exception as exc:
-        error = storage_error(exc, action, key)
-        if error is None:
-            raise
-        raise error from exc
-
-
-def _absent(exc: ClientError) -> bool:
-    """HeadObject/GetObjectTagging found nothing it may read (403 too: without s3:ListBucket, S3 answers 403
-    for a missing key)."""
-    return error_code(exc) in NOT_FOUND_CODES | FORBIDDEN_CODES or http_status(exc) in (403, 404)
-
-
 class OutputArchiver:
     """Writes outputs and the manifest under one S3 prefix. Thread-safe (boto3 clients and httpx are)."""
 
@@ -395,7 +336,7 @@ class OutputArchiver:
             try:
                 head = self._s3.head_object(Bucket=self.bucket, Key=key)
             except ClientError as exc:
-                if _absent(exc):
+                if is_absent(exc):
                     return None
                 raise
             stored = head.get("Metadata") or {}
@@ -408,7 +349,7 @@ class OutputArchiver:
             try:
                 tags = self._s3.get_object_tagging(Bucket=self.bucket, Key=key).get("TagSet", [])
             except ClientError as exc:
-                if _absent(exc):
+                if is_absent(exc):
                     return None
                 raise
         sha256 = next((str(t.get("Value")) for t in tags if t.get("Key") == SHA256_TAG), "")
