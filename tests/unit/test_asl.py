@@ -282,7 +282,7 @@ DYNAMODB_RETRIER = {
     "JitterStrategy": "FULL",
 }
 #: Retriers a step may add before the shared ones (what only that step can safely repeat).
-STEP_RETRIERS = {"Archive outputs to S3": {"OutputDownloadFailed", "Sandbox.Timedout"}}
+STEP_RETRIERS = {"Archive outputs to S3": {"OutputDownloadFailed", "StorageUnavailable", "Sandbox.Timedout"}}
 
 
 def tasks(asl: dict[str, Any], resource_prefix: str) -> list[tuple[str, dict[str, Any]]]:

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from videogen.pipeline.poll_schedule import PollObservation, estimate_remaining_seconds, next_wait_seconds
+from videogen.pipeline.poll_schedule import (
+    PollObservation,
+    estimate_remaining_seconds,
+    max_polls,
+    next_wait_seconds,
+    wait_floor,
+)
 
 MIN, MAX = 10, 60
 
@@ -139,3 +145,69 @@ def test_waits_shrink_as_a_steady_task_nears_its_end() -> None:
 )
 def test_estimate_remaining_seconds(obs: PollObservation, expected: float | None) -> None:
     assert estimate_remaining_seconds(obs) == expected
+
+
+# --- Long jobs: the wait grows with the time waited -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("seconds_since_submit", "expected"),
+    [
+        (None, MIN),
+        (0, MIN),
+        (900, MIN),  # the first 15 minutes: the minimum
+        (1000, MIN),  # a tenth of 100 s beyond them is still below the minimum
+        (1500, 60),
+        (3600, 270),
+        (9900, 900),  # at most 15 minutes
+        (86_400, 900),
+        (float("nan"), MIN),
+    ],
+)
+def test_wait_floor(seconds_since_submit: float | None, expected: int) -> None:
+    assert wait_floor(seconds_since_submit, MIN) == expected
+
+
+def test_wait_floor_never_goes_below_runways_limit_nor_the_minimum() -> None:
+    assert wait_floor(0, 1) == 5
+    assert wait_floor(3600, 1200) == 1200
+
+
+@pytest.mark.parametrize(
+    ("case", "obs", "expected"),
+    [
+        (
+            "an hour in, nearly done: a tenth of the 45 minutes beyond the first 15, above the maximum",
+            PollObservation("RUNNING", progress=0.99, seconds_since_submit=3600),
+            270,
+        ),
+        ("an hour in, still throttled", PollObservation("THROTTLED", seconds_since_submit=3600), 270),
+        (
+            "the deadline still cuts the long wait",
+            PollObservation("THROTTLED", seconds_since_submit=3600, seconds_to_deadline=100),
+            101,
+        ),
+        (
+            "14 minutes in: unchanged",
+            PollObservation("RUNNING", progress=0.99, seconds_since_submit=840),
+            MIN,
+        ),
+    ],
+    ids=lambda v: v if isinstance(v, str) else None,
+)
+def test_long_jobs_wait_longer(case: str, obs: PollObservation, expected: int) -> None:
+    assert next_wait_seconds(obs, min_wait=MIN, max_wait=MAX) == expected
+
+
+@pytest.mark.parametrize(
+    ("deadline", "min_wait", "expected"),
+    [
+        (0, 10, 1),  # one poll, which finds the deadline passed
+        (10, 10, 2),
+        (900, 10, 91),  # every 10 s for 15 minutes, plus the poll at the deadline
+        (3600, 10, 136),
+        (86_400, 5, 330),
+    ],
+)
+def test_max_polls(deadline: int, min_wait: int, expected: int) -> None:
+    assert max_polls(deadline, min_wait) == expected

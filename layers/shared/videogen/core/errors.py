@@ -185,3 +185,19 @@ class UploadRejected(VideoGenError):
 
 class UnsupportedFile(VideoGenError):
     """An object dropped under ``inputs/`` cannot become a job (type, size, content); it is REJECTED."""
+
+
+# --- Archiving: the bucket ---------------------------------------------------------------------------------
+
+
+class StorageUnavailable(VideoGenError):
+    """S3 failed past botocore's own retries in a way a later attempt can get past (SlowDown, InternalError,
+    a 5xx, a timeout, a closed connection). Retried with backoff for minutes: the archive step skips the
+    outputs it already stored, so a retry costs only what is left."""
+
+    retryable = True
+
+
+class StorageRefused(VideoGenError):
+    """S3 refused the archive for good (AccessDenied, NoSuchBucket, a KMS key denied or disabled, any other
+    4xx). Retrying cannot help: fix the bucket or the function's permissions."""

@@ -17,7 +17,7 @@ INPUT_PREFIX                  Key prefix watched by the S3 trigger (default ``in
 JOBS_TABLE                    DynamoDB table of job records
 DEFAULT_MODEL                 Model used when a request names none (default ``gen4.5``)
 VIDEO_MODEL                   Model for videos in ``inputs/`` without ``x-amz-meta-model`` (``aleph2``)
-DEADLINE_SECONDS              Longest time a job may wait for Runway after submission (default 3600)
+DEADLINE_SECONDS              Longest wait for Runway after submission (default 3600, at most 86400)
 POLL_MIN_WAIT_SECONDS         Shortest wait between two polls, never below 5 (default 10)
 POLL_MAX_WAIT_SECONDS         Longest wait between two polls (default 60)
 OUTPUT_HOST_ALLOWLIST         Optional comma-separated hosts output URLs may point at; empty: any https host
@@ -91,7 +91,7 @@ class Settings(BaseSettings):
     jobs_table: str = ""
     default_model: str = "gen4.5"
     video_model: str = "aleph2"
-    deadline_seconds: int = Field(default=3600, ge=60, le=7 * 86400)
+    deadline_seconds: int = Field(default=3600, ge=60, le=86_400)  # the bounded history: poll_schedule
     poll_min_wait_seconds: int = Field(default=10, ge=RUNWAY_MIN_POLL_SECONDS)
     poll_max_wait_seconds: int = Field(default=60, ge=RUNWAY_MIN_POLL_SECONDS)
     output_host_allowlist: Annotated[tuple[str, ...], NoDecode] = ()

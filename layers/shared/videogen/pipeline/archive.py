@@ -1,4 +1,10 @@
-"""Archive step: fetch the finished task again, stream every output into S3, write ``job.json``."""
+"""Archive step: fetch the finished task again, stream every output into S3, write ``job.json`` last.
+
+Re-runnable at any point (a retry after StorageUnavailable or OutputDownloadFailed, a Lambda killed mid-way):
+an output already stored whole by an earlier attempt for the same job and Runway task (same size as the
+download's Content-Length, same Content-Type, its ``sha256`` tag written) is kept without being downloaded
+again; the rest are streamed; the manifest is written only once every output is in S3.
+"""
 
 from __future__ import annotations
 
@@ -54,8 +60,9 @@ def archive_task(
     ``{"bucket", "prefix", "manifest_key", "output_keys", "outputs", "credits_charged"}``.
 
     Output ``n`` goes to ``<prefix><n>.<ext>`` (ext from the response's Content-Type). A 403/404 on an output
-    URL fetches the task again once for fresh URLs; a second 403/404 raises OutputExpired. Idempotent: a retry
-    rewrites the same keys.
+    URL fetches the task again once for fresh URLs; a second 403/404 raises OutputExpired. S3 failures raise
+    StorageUnavailable (retryable) or StorageRefused. Idempotent: a re-run writes the same keys and skips
+    the outputs already stored whole (module docstring).
     """
     started = utc(clock.now())
     task = _succeeded_task(runway, state.task_id)
@@ -69,7 +76,7 @@ def archive_task(
     for index in range(len(urls)):
         stem = f"{prefix}{index}"
         try:
-            obj = archiver.stream_to_s3(urls[index], stem, metadata=metadata)
+            obj = archiver.stream_to_s3(urls[index], stem, metadata=metadata, reuse=True)
         except OutputUrlRejected as first:
             log.info(
                 "output URL refused; fetching the task again for fresh URLs",
@@ -85,7 +92,7 @@ def archive_task(
                 check_output_url(url, settings.output_host_allowlist)
             urls = fresh
             try:
-                obj = archiver.stream_to_s3(urls[index], stem, metadata=metadata)
+                obj = archiver.stream_to_s3(urls[index], stem, metadata=metadata, reuse=True)
             except OutputUrlRejected as second:
                 raise OutputExpired(
                     f"output {index} of Runway task {state.task_id} answered HTTP {second.status} even "
@@ -94,7 +101,7 @@ def archive_task(
                 ) from second
         archived.append(obj)
         log.info(
-            "archived output",
+            "output already stored whole; kept" if obj.reused else "archived output",
             extra={"job_id": job_id, "key": obj.key, "bytes": obj.bytes, "content_type": obj.content_type},
         )
 

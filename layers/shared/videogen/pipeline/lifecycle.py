@@ -29,7 +29,7 @@ from videogen.core.clock import SYSTEM_CLOCK, Clock, format_time
 from videogen.core.errors import BookkeepingFailed, BookkeepingUnavailable, JobAlreadyFinished
 from videogen.core.job import FINAL_STATUSES, JobStatus
 from videogen.core.settings import Settings
-from videogen.storage.aws_errors import CONDITION_FAILED, TRANSIENT_CODES, error_code
+from videogen.storage.aws_errors import CONDITION_FAILED, error_code, is_transient
 from videogen.storage.job_store import JobStore
 
 log = logging.getLogger(__name__)
@@ -247,11 +247,8 @@ def _bookkeeping(doing: str, job_id: str) -> Iterator[None]:
     what = f"could not {doing} job {job_id}"
     try:
         yield
-    except ClientError as exc:
-        code = error_code(exc)
-        status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
-        if code in TRANSIENT_CODES or status >= 500:
-            raise BookkeepingUnavailable(f"{what}: {code}") from exc
-        raise BookkeepingFailed(f"{what}: {code}") from exc
-    except BotoCoreError as exc:
-        raise BookkeepingUnavailable(f"{what}: {type(exc).__name__}") from exc
+    except (ClientError, BotoCoreError) as exc:
+        reason = error_code(exc) if isinstance(exc, ClientError) else type(exc).__name__
+        if is_transient(exc) or not isinstance(exc, ClientError):
+            raise BookkeepingUnavailable(f"{what}: {reason}") from exc
+        raise BookkeepingFailed(f"{what}: {reason}") from exc

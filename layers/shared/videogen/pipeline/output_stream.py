@@ -11,6 +11,16 @@ Errors:
   (the state machine retries the idempotent archive step). A short body fails *before* the S3 upload
   completes, so no truncated object is left under the output key.
 - a URL outside the host rule -> ``OutputHostNotAllowed`` (checked on every request, redirects included).
+- S3 failing past botocore's own retries -> ``StorageUnavailable`` when a later attempt can get past it
+  (throttling, 5xx, timeouts, closed connections: ``videogen.storage.s3_errors``), else
+  ``StorageRefused`` (AccessDenied, NoSuchBucket, a KMS key denied...).
+
+Re-runs. Once an upload has completed whole, its SHA-256 is written on the object as the ``sha256`` tag
+(tags change no object version and cost no read of the body). With ``reuse``, an output whose stored object
+has that tag, the response's Content-Length as its size, the same Content-Type and the caller's metadata
+(job and task id) is kept and its body never read; without a Content-Length nothing is kept. Before each
+upload and after each failed one, unfinished multipart uploads of the key (a crashed or failed attempt's
+parts) are aborted.
 """
 
 from __future__ import annotations
@@ -18,6 +28,8 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import logging
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -25,9 +37,13 @@ from urllib.parse import urlsplit
 
 import httpx
 from boto3.s3.transfer import TransferConfig
+from botocore.exceptions import ClientError
 
 from videogen.core import media
 from videogen.core.errors import OutputDownloadFailed, OutputHostNotAllowed, VideoGenError
+from videogen.storage.s3_errors import is_absent, s3_errors, storage_error
+
+log = logging.getLogger(__name__)
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
 DOWNLOAD_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
@@ -37,6 +53,9 @@ MULTIPART_CHUNK = 16 * 1024 * 1024
 DEFAULT_TRANSFER_CONFIG = TransferConfig(
     multipart_threshold=MULTIPART_THRESHOLD, multipart_chunksize=MULTIPART_CHUNK, max_concurrency=4
 )
+#: Object tag holding the SHA-256 of an output, written once its upload completed whole.
+SHA256_TAG = "sha256"
+_SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 
 
 class OutputUrlRejected(VideoGenError):
@@ -54,6 +73,7 @@ class ArchivedObject:
     sha256: str
     content_type: str
     source_host: str
+    reused: bool = False  # already stored whole by an earlier attempt: not downloaded again
 
     def summary(self) -> dict[str, Any]:
         """The fields the archive step returns to the state machine."""
@@ -224,11 +244,26 @@ class OutputArchiver:
         self.bucket = bucket
         self._transfer_config = transfer_config
 
+    @property
+    def s3(self) -> Any:
+        """The boto3 S3 client every write goes through."""
+        return self._s3
+
     def stream_to_s3(
-        self, url: str, key_stem: str, *, metadata: Mapping[str, str] | None = None
+        self,
+        url: str,
+        key_stem: str,
+        *,
+        metadata: Mapping[str, str] | None = None,
+        reuse: bool = False,
     ) -> ArchivedObject:
-        """Download ``url`` into ``s3://bucket/<key_stem>.<ext>``; ext and Content-Type from the response."""
+        """Download ``url`` into ``s3://bucket/<key_stem>.<ext>``; ext and Content-Type from the response.
+
+        With ``reuse``, an object already stored whole under the key with the response's Content-Length,
+        Content-Type and ``metadata`` is kept, and the response body is never read (module docstring).
+        """
         host = host_of(url)
+        wanted = dict(metadata or {})
         try:
             with self._http.stream("GET", url) as response:
                 status = response.status_code
@@ -244,27 +279,29 @@ class OutputArchiver:
                 raw = encoding in ("", "identity")
                 length = response.headers.get("content-length")
                 expected = int(length) if raw and length and length.isdigit() else None
+                if reuse and expected is not None:
+                    stored_sha256 = self._stored_sha256(key, expected, content_type, wanted)
+                    if stored_sha256 is not None:
+                        self._abort_pending_uploads(key)
+                        return ArchivedObject(
+                            key=key,
+                            bytes=expected,
+                            sha256=stored_sha256,
+                            content_type=content_type,
+                            source_host=host,
+                            reused=True,
+                        )
                 chunks = (
                     response.iter_raw(DOWNLOAD_CHUNK_BYTES)
                     if raw
                     else response.iter_bytes(DOWNLOAD_CHUNK_BYTES)
                 )
                 reader = HashingReader(iter(chunks), expected_bytes=expected, label=f"{host} -> {key}")
-                extra = {"ContentType": content_type, "Metadata": dict(metadata or {})}
-                try:
-                    self._s3.upload_fileobj(
-                        reader, self.bucket, key, ExtraArgs=extra, Config=self._transfer_config
-                    )
-                except OutputDownloadFailed:
-                    raise
-                except Exception as exc:  # s3transfer may wrap our reader's error; prefer it when present
-                    if reader.error is not None:
-                        raise reader.error from exc
-                    raise
-                if reader.error is not None:
-                    raise reader.error
+                self._abort_pending_uploads(key)
+                self._upload(reader, key, {"ContentType": content_type, "Metadata": wanted})
         except httpx.HTTPError as exc:
             raise OutputDownloadFailed(f"download from {host} failed: {type(exc).__name__}: {exc}") from exc
+        self._tag_sha256(key, reader.sha256)
         return ArchivedObject(
             key=key,
             bytes=reader.bytes_read,
@@ -273,6 +310,89 @@ class OutputArchiver:
             source_host=host,
         )
 
+    def _upload(self, reader: HashingReader, key: str, extra: dict[str, Any]) -> None:
+        try:
+            self._s3.upload_fileobj(reader, self.bucket, key, ExtraArgs=extra, Config=self._transfer_config)
+        except Exception as exc:
+            # s3transfer aborts a failed multipart upload itself, unless that abort fails too.
+            self._abort_pending_uploads(key)
+            if reader.error is not None:  # s3transfer may wrap our reader's error; prefer it when present
+                if exc is reader.error:
+                    raise
+                raise reader.error from exc
+            error = storage_error(exc, "upload", key)
+            if error is None:
+                raise
+            raise error from exc
+        if reader.error is not None:
+            raise reader.error
+
+    def _stored_sha256(
+        self, key: str, size: int, content_type: str, metadata: Mapping[str, str]
+    ) -> str | None:
+        """The SHA-256 tag of the object under ``key`` if it can stand for a download of ``size`` bytes of
+        ``content_type`` with ``metadata``; None when it cannot (or nothing is there)."""
+        with s3_errors("read", key):
+            try:
+                head = self._s3.head_object(Bucket=self.bucket, Key=key)
+            except ClientError as exc:
+                if is_absent(exc):
+                    return None
+                raise
+            stored = head.get("Metadata") or {}
+            if (
+                head.get("ContentLength") != size
+                or head.get("ContentType") != content_type
+                or any(stored.get(name) != value for name, value in metadata.items())
+            ):
+                return None
+            try:
+                tags = self._s3.get_object_tagging(Bucket=self.bucket, Key=key).get("TagSet", [])
+            except ClientError as exc:
+                if is_absent(exc):
+                    return None
+                raise
+        sha256 = next((str(t.get("Value")) for t in tags if t.get("Key") == SHA256_TAG), "")
+        return sha256 if _SHA256_HEX.fullmatch(sha256) else None
+
+    def _tag_sha256(self, key: str, sha256: str) -> None:
+        """Record the SHA-256 of a whole upload on its object. Best effort: an untagged output is only
+        uploaded again by a re-run."""
+        try:
+            self._s3.put_object_tagging(
+                Bucket=self.bucket, Key=key, Tagging={"TagSet": [{"Key": SHA256_TAG, "Value": sha256}]}
+            )
+        except Exception as exc:
+            error = storage_error(exc, "tagging", key)
+            if error is None:
+                raise
+            log.warning("output stored without its sha256 tag", extra={"key": key, "error": error.message})
+
+    def _abort_pending_uploads(self, key: str) -> int:
+        """Abort every unfinished multipart upload of ``key``; the number aborted. Best effort: a failure is
+        logged, and the next attempt sweeps again."""
+        aborted = 0
+        try:
+            paginator = self._s3.get_paginator("list_multipart_uploads")
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=key):
+                for upload in page.get("Uploads", []):
+                    if upload.get("Key") == key:
+                        self._s3.abort_multipart_upload(
+                            Bucket=self.bucket, Key=key, UploadId=upload["UploadId"]
+                        )
+                        aborted += 1
+        except Exception as exc:
+            error = storage_error(exc, "multipart clean-up", key)
+            if error is None:
+                raise
+            log.warning(
+                "unfinished multipart uploads not cleaned up", extra={"key": key, "error": error.message}
+            )
+        if aborted:
+            log.info("aborted unfinished multipart uploads", extra={"key": key, "uploads": aborted})
+        return aborted
+
     def put_json(self, key: str, document: Mapping[str, Any]) -> None:
         body = json.dumps(document, indent=2, sort_keys=True, default=str).encode("utf-8")
-        self._s3.put_object(Bucket=self.bucket, Key=key, Body=body, ContentType="application/json")
+        with s3_errors("write", key):
+            self._s3.put_object(Bucket=self.bucket, Key=key, Body=body, ContentType="application/json")

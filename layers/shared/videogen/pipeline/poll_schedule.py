@@ -1,6 +1,7 @@
 """How long the state machine waits before the next poll of a Runway task. Pure functions: no I/O, no clock.
 
-Policy (every result is a whole number of seconds, clamped to ``[min_wait, max_wait]``, ``min_wait >= 5``):
+Policy (every result is a whole number of seconds in ``[min_wait, max_wait]``, ``min_wait >= 5``, but for the
+long-job floor below):
 
 - PENDING: ``2 x min_wait``. Queueing usually takes seconds to a minute; polling faster learns nothing.
 - THROTTLED: ``3 x min_wait``. The task waits for a concurrency slot, typically behind whole generations.
@@ -9,8 +10,22 @@ Policy (every result is a whole number of seconds, clamped to ``[min_wait, max_w
   soon after it is ready. The rate is measured between the last two polls when both saw progress, else
   averaged since submission (which includes queueing, so it errs on the slow side: a shorter wait).
 - RUNNING without usable progress, or an unknown status: ``min_wait``.
+- Long jobs: past ``LONG_WAIT_AFTER_SECONDS`` (15 minutes) since submission, the wait is at least a tenth
+  (``LONG_WAIT_GROWTH``) of the time beyond those 15 minutes, up to ``LONG_WAIT_MAX_FLOOR_SECONDS`` (15
+  minutes), even above ``max_wait`` (:func:`wait_floor`). A task still queued or generating after that long
+  is rarely seconds from done, and this bounds the number of polls of any job. The first 15 minutes, where
+  almost every job ends, are unchanged.
 - Deadline: never wait past ``seconds_to_deadline`` by more than ``min_wait``: the wait is cut so the next
   poll lands just after the deadline, where the poll step fails the job with GenerationTimedOut.
+
+Bounded history. Step Functions ends an execution at 25,000 history events; this project guarantees at most
+10,000. Every wait is at least :func:`wait_floor` (or lands after the deadline), so a task is polled at most
+:func:`max_polls` times: with the template's limits (``DeadlineSeconds`` <= 86,400,
+``PollMinWaitSeconds`` >= 5) a job is polled at most 330 times. The state machine's poll loop makes 15
+history events per poll, 4,950 in all; with every state outside the loop exhausting its retries and 30 polls
+exhausting theirs, an execution stays under 10,000 events. ``tests/unit/test_history_bound.py`` derives
+these figures from ``statemachine/generate_video.asl.json``, ``template.yaml`` and this module, and fails
+when one of them no longer holds (a state added to the loop, a raised ``MaxValue``, a shorter floor).
 """
 
 from __future__ import annotations
@@ -24,6 +39,9 @@ PENDING_FACTOR = 2.0
 THROTTLED_FACTOR = 3.0
 REMAINING_FRACTION = 1 / 3
 DEADLINE_OVERSHOOT_SECONDS = 1
+LONG_WAIT_AFTER_SECONDS = 900
+LONG_WAIT_GROWTH = 0.1
+LONG_WAIT_MAX_FLOOR_SECONDS = 900
 
 
 @dataclass(frozen=True)
@@ -54,6 +72,30 @@ def estimate_remaining_seconds(obs: PollObservation) -> float | None:
     return max(0.0, (1.0 - p) / rate)
 
 
+def wait_floor(seconds_since_submit: float | None, min_wait: int) -> int:
+    """The shortest wait ``seconds_since_submit`` into a job: ``min_wait`` (at least 5) for its first
+    ``LONG_WAIT_AFTER_SECONDS``, then a tenth of the time beyond them, up to ``LONG_WAIT_MAX_FLOOR_SECONDS``.
+    Never decreasing in time, so the fastest sequence of polls is the one that always waits the floor."""
+    lo = max(int(min_wait), RUNWAY_MIN_POLL_SECONDS)
+    t = seconds_since_submit
+    if t is None or not math.isfinite(t) or t <= LONG_WAIT_AFTER_SECONDS:
+        return lo
+    grown = math.ceil(LONG_WAIT_GROWTH * (t - LONG_WAIT_AFTER_SECONDS))
+    return max(lo, min(grown, LONG_WAIT_MAX_FLOOR_SECONDS))
+
+
+def max_polls(deadline_seconds: float, min_wait: int) -> int:
+    """The most polls one task can get before its deadline ends the poll loop, the poll that finds the
+    deadline passed included: the first may come right after submission, each next one no sooner than
+    :func:`wait_floor` later (a shorter wait only ever lands after the deadline)."""
+    t = 0.0
+    polls = 1
+    while t < deadline_seconds:
+        t += wait_floor(t, min_wait)
+        polls += 1
+    return polls
+
+
 def next_wait_seconds(obs: PollObservation, *, min_wait: int, max_wait: int) -> int:
     """Seconds to wait before the next poll, per the module's policy."""
     lo = max(int(min_wait), RUNWAY_MIN_POLL_SECONDS)
@@ -74,6 +116,7 @@ def next_wait_seconds(obs: PollObservation, *, min_wait: int, max_wait: int) -> 
     if math.isnan(wait):
         wait = lo
     result = min(max(math.ceil(wait), lo), hi)
+    result = max(result, wait_floor(obs.seconds_since_submit, lo))
 
     if obs.seconds_to_deadline is not None:
         to_deadline = max(0.0, obs.seconds_to_deadline)
