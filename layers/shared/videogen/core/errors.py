@@ -8,6 +8,7 @@ errors (last section) never reach the state machine: each maps to one HTTP statu
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 
 
@@ -30,6 +31,25 @@ def exception_chain(exc: BaseException) -> Iterator[BaseException]:
         seen.add(id(cause))
         yield cause
         cause = cause.__cause__ or cause.__context__
+
+
+MAX_CAUSE_CHARS = 1000
+_TRACEBACK = "Traceback (most recent call last)"
+
+
+def readable_cause(cause: object) -> str:
+    """The human message of a Step Functions error ``Cause``: a Lambda error's ``Cause`` is the runtime's JSON
+    (``errorMessage``, ``errorType``, ``stackTrace``) and only its message is kept; a stack trace is cut."""
+    text = "" if cause is None else str(cause).strip()
+    if text.startswith("{"):
+        try:
+            parsed = json.loads(text)
+        except ValueError:
+            parsed = None
+        if isinstance(parsed, dict):
+            text = str(parsed.get("errorMessage") or parsed.get("message") or parsed.get("Cause") or "")
+    text = text.split(_TRACEBACK, 1)[0].strip()
+    return text if len(text) <= MAX_CAUSE_CHARS else text[: MAX_CAUSE_CHARS - 3] + "..."
 
 
 # --- Bad input: never retried, never reaches Runway -------------------------------------------------------

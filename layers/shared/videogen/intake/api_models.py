@@ -47,6 +47,9 @@ class JobView(BaseModel):
     submitted_at: str | None = None
     finished_at: str | None = None
     deadline_at: str | None = None
+    task_may_be_running: bool = Field(
+        False, description="The Runway task's cancel is not confirmed yet: it may still run (and bill)"
+    )
     outputs: list[StoredObject] = []
     manifest: StoredObject | None = None
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from boto3.dynamodb.conditions import Key
 
-from videogen.core.errors import InvalidPageToken
+from videogen.core.errors import InvalidPageToken, readable_cause
 from videogen.core.job import ALL_STATUSES, FINAL_STATUSES, JobStatus
 from videogen.core.settings import Settings
 from videogen.intake.api_models import JobSummary, JobView
@@ -48,8 +48,11 @@ ERROR_MESSAGES: dict[str, str] = {
     "States.Timeout": "A step of the workflow timed out.",
     "States.TaskFailed": "A step of the workflow failed.",
     "UnsupportedFile": "The uploaded file cannot become a job.",
+    "StorageUnavailable": "S3 kept failing while the video was archived; retry the job.",
+    "StorageRefused": "S3 refused to store the video (permissions or bucket).",
+    "BookkeepingFailed": "The job's ending could not be recorded; the reconciler settled it.",
+    "ExecutionAborted": "The workflow was stopped by an operator; the Runway task was cancelled.",
 }
-MAX_MESSAGE_LENGTH = 1000
 
 
 # --- Errors -------------------------------------------------------------------------------------------------
@@ -59,22 +62,7 @@ def error_view(code: str | None, cause: str | None) -> dict[str, str] | None:
     """``{"code", "message"}`` of a recorded failure; the message comes out of a Lambda error's JSON cause."""
     if not code and not cause:
         return None
-    message = ""
-    text = (cause or "").strip()
-    if text.startswith("{"):
-        try:
-            data = json.loads(text)
-        except ValueError:
-            data = None
-        if isinstance(data, dict):
-            message = str(data.get("errorMessage") or data.get("message") or data.get("Cause") or "").strip()
-            code = code or data.get("errorType")
-    elif text:
-        message = text
-    if not message:
-        message = ERROR_MESSAGES.get(code or "", "The job did not finish.")
-    if len(message) > MAX_MESSAGE_LENGTH:
-        message = message[: MAX_MESSAGE_LENGTH - 3] + "..."
+    message = readable_cause(cause) or ERROR_MESSAGES.get(code or "", "The job did not finish.")
     return {"code": code or "Unknown", "message": message}
 
 
@@ -105,6 +93,7 @@ def render_job(record: Mapping[str, Any], *, bucket: str, presign: Presigner | N
         "submitted_at": record.get("submitted_at"),
         "finished_at": record.get("finished_at"),
         "deadline_at": record.get("deadline_at"),
+        "task_may_be_running": bool(record.get("task_may_be_running")),
         "outputs": [],
         "manifest": None,
     }

@@ -26,7 +26,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from videogen.core.clock import SYSTEM_CLOCK, Clock, format_time
-from videogen.core.errors import BookkeepingFailed, BookkeepingUnavailable, JobAlreadyFinished
+from videogen.core.errors import BookkeepingFailed, BookkeepingUnavailable, JobAlreadyFinished, readable_cause
 from videogen.core.job import FINAL_STATUSES, JobStatus
 from videogen.core.settings import Settings
 from videogen.storage.aws_errors import CONDITION_FAILED, error_code, is_transient
@@ -41,23 +41,6 @@ DETAIL_TYPES: dict[str, str] = {
     JobStatus.TIMED_OUT: "Video Generation Timed Out",
     JobStatus.REJECTED: "Video Generation Rejected",
 }
-MAX_CAUSE_CHARS = 2000
-_TRACEBACK = "Traceback (most recent call last)"
-
-
-def clean_cause(cause: Any) -> str:
-    """A human message from a Step Functions error ``Cause``: no JSON envelope, no stack trace."""
-    text = "" if cause is None else str(cause)
-    try:
-        parsed = json.loads(text)
-    except ValueError:
-        parsed = None
-    if isinstance(parsed, dict) and "errorMessage" in parsed:
-        text = str(parsed.get("errorMessage") or "")
-    if _TRACEBACK in text:
-        text = text.split(_TRACEBACK, 1)[0]
-    text = text.strip()
-    return text[:MAX_CAUSE_CHARS] + ("..." if len(text) > MAX_CAUSE_CHARS else "")
 
 
 @dataclass(frozen=True)
@@ -88,7 +71,7 @@ class Ending:
     def error_cause(self) -> str | None:
         if self.status == JobStatus.SUCCEEDED:
             return None
-        return clean_cause((self.error or {}).get("Cause")) or self.error_code
+        return readable_cause((self.error or {}).get("Cause")) or self.error_code
 
     def record_fields(self, now: str) -> dict[str, Any]:
         fields: dict[str, Any] = {"status": self.status.value, "finished_at": now, **self.extra}
