@@ -44,7 +44,9 @@ def test_every_event_file_names_a_function_of_the_template():
         "ApiFunction",
         "S3TriggerFunction",
         "NotifyFunction",
+        "UploadInputsFunction",
         "SubmitFunction",
+        "LostCreateFunction",
         "PollFunction",
         "ArchiveFunction",
         "CancelFunction",
@@ -207,6 +209,30 @@ def _check_s3(result: Any, pipeline: LocalPipeline) -> None:
     assert pipeline.job(outcome["job_id"])["source"] == "s3"
 
 
+def _seed_input(pipeline: LocalPipeline, event: dict[str, Any], context: Any) -> None:
+    key = event["request"]["image"].split("/", 3)[3]
+    pipeline.s3.put_object(Bucket=pipeline.bucket, Key=key, Body=PNG, ContentType="image/png")
+    event["request"]["image"] = f"s3://{pipeline.bucket}/{key}"
+
+
+def _check_uploaded(result: Any, pipeline: LocalPipeline) -> None:
+    ((source, uri),) = result["uploads"].items()
+    assert result["uploaded"] == 1 and uri.startswith("runway://")
+    assert (pipeline.job(JOB) or {})["uploads"][source]["uri"] == uri
+    assert pipeline.simulator.engine.upload_for_uri(uri).data == PNG  # type: ignore[union-attr]
+
+
+def _seed_lost_create(pipeline: LocalPipeline, event: dict[str, Any], context: Any) -> None:
+    _seed_job(status="QUEUED", endpoint="text_to_video", create_sent_at="2026-11-25T09:30:00.000Z",
+              create_attempt=1, estimated_credits=60)(pipeline, event, context)  # fmt: skip
+
+
+def _check_lost_create(result: Any, pipeline: LocalPipeline) -> None:
+    assert result["Error"] == "SubmitOutcomeUnknown" and "2026-11-25T09:30:00.000Z" in result["Cause"]
+    flag = (pipeline.job(JOB) or {})["submit_outcome_unknown"]
+    assert flag["model"] == "gen4.5" and flag["usage_dates"][0] == "2026-11-25"
+
+
 def _seed_task(pipeline: LocalPipeline, event: dict[str, Any], context: Any) -> None:
     state = _submit(pipeline, context)
     assert state["task_id"] == FIRST_SIMULATED_TASK == event["task"]["task_id"]
@@ -273,7 +299,9 @@ CASES: dict[str, tuple[Callable[..., None], Callable[[Any, LocalPipeline], None]
     "S3Trigger-put-image.json": (_seed_s3, _check_s3),
     "S3Trigger-put-video.json": (_seed_s3, _check_s3),
     "S3Trigger-put-request.json": (_seed_s3, _check_s3),
+    "UploadInputs-image-from-s3.json": (_seed_input, _check_uploaded),
     "Submit-text-to-video.json": (_nothing, lambda r, p: _assert(r["task_id"] == FIRST_SIMULATED_TASK)),
+    "LostCreate-create-timed-out.json": (_seed_lost_create, _check_lost_create),
     "Poll-pending.json": (_seed_task, _check_polled),
     "Archive-succeeded.json": (_seed_succeeded_task, _check_archived),
     "Cancel-deadline-passed.json": (_seed_active_task, _check_cancel_step),

@@ -20,7 +20,9 @@ from tests.support.template import create_jobs_table, create_video_bucket, funct
 
 API_KEY = "sk-test-from-secrets-manager"
 FUNCTIONS = {
+    "upload": "UploadInputsFunction",
     "submit": "SubmitFunction",
+    "lost_create": "LostCreateFunction",
     "poll": "PollFunction",
     "archive": "ArchiveFunction",
     "cancel": "CancelFunction",

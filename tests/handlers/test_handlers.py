@@ -1,4 +1,4 @@
-"""The four Lambda handlers, loaded from their files with the template's environment (moto + simulator)."""
+"""The step Lambda handlers, loaded from their files with the template's environment (moto + simulator)."""
 
 from __future__ import annotations
 
@@ -18,10 +18,14 @@ def submit_event(job_id: str = "job-h1", request: dict[str, Any] | None = None) 
     return {"job_id": job_id, "request": request or REQUEST, "source": "api"}
 
 
-def test_submit_poll_archive_through_the_handlers(stack: Stack, lambda_context: Any) -> None:
-    submit, poll, archive = stack.load("submit"), stack.load("poll"), stack.load("archive")
-    # GIVEN the execution input WHEN the submit handler runs THEN it returns $.task, key from Secrets Manager
-    task = submit.lambda_handler(submit_event(), lambda_context)
+def test_upload_submit_poll_archive_through_the_handlers(stack: Stack, lambda_context: Any) -> None:
+    upload, submit = stack.load("upload"), stack.load("submit")
+    poll, archive = stack.load("poll"), stack.load("archive")
+    # GIVEN the execution input WHEN the upload handler runs THEN a text request has nothing to upload
+    inputs = upload.lambda_handler(submit_event(), lambda_context)
+    assert inputs == {"uploads": {}, "uploaded": 0, "reused": 0}
+    # WHEN the submit handler runs on the state THEN it returns $.task, the key read from Secrets Manager
+    task = submit.lambda_handler({**submit_event(), "inputs": inputs}, lambda_context)
     assert task["status"] == "PENDING" and task["polls"] == 0
     create = next(r for r in stack.sim.requests if r.path == "/v1/text_to_video")
     assert create.headers.get("Authorization") == "Bearer sk-test-from-secrets-manager"
@@ -81,6 +85,49 @@ def test_poll_handler_raises_the_names_the_asl_matches(stack: Stack, lambda_cont
     with pytest.raises(Exception) as caught:
         poll.lambda_handler({"job_id": "job-h1", "task": task}, lambda_context)
     assert type(caught.value).__name__ == "ContentModerated"
+
+
+def test_upload_handler_uploads_an_s3_input_once(stack: Stack, lambda_context: Any) -> None:
+    upload = stack.load("upload")
+    bucket = stack.env["OUTPUT_BUCKET"]
+    stack.s3.put_object(Bucket=bucket, Key="uploads/u1/frame.png", Body=b"\x89PNG\r\n\x1a\n" + b"\0" * 64)
+    request = {"prompt": "sail", "image": f"s3://{bucket}/uploads/u1/frame.png", "duration": 5}
+    first = upload.lambda_handler(submit_event(request=request), lambda_context)
+    second = upload.lambda_handler(submit_event(request=request), lambda_context)
+    assert first["uploaded"] == 1 and second == {**first, "uploaded": 0, "reused": 1}
+    assert len([r for r in stack.sim.requests if r.path == "/v1/uploads"]) == 1
+
+
+def test_submit_handler_creates_a_new_task_after_an_internal_failure(
+    stack: Stack, lambda_context: Any
+) -> None:
+    upload, submit, poll = stack.load("upload"), stack.load("submit"), stack.load("poll")
+    stack.sim.inject("task_failure", code="INTERNAL.BAD_OUTPUT.CODE01")
+    upload.lambda_handler(submit_event(), lambda_context)
+    first = submit.lambda_handler(submit_event(), lambda_context)
+    stack.clock.advance(5000)
+    with pytest.raises(Exception) as caught:
+        poll.lambda_handler({"job_id": "job-h1", "task": first}, lambda_context)
+    assert type(caught.value).__name__ == "RunwayInternalFailure"  # the name the ASL's Catch matches
+    # WHEN the state machine comes back with the failed attempt as $.previous_task
+    state = {**submit_event(), "task": first, "previous_task": first}
+    second = submit.lambda_handler(state, lambda_context)
+    assert second["attempt"] == 2 and second["task_id"] != first["task_id"]
+    assert len(stack.sim.created_tasks()) == 2
+
+
+def test_lost_create_handler_words_the_error(stack: Stack, lambda_context: Any) -> None:
+    lost = stack.load("lost_create")
+    stack.table.put_item(
+        Item={"job_id": "job-h1", "status": "QUEUED", "model": "gen4.5", "endpoint": "text_to_video",
+              "create_sent_at": "2026-11-25T10:00:00.000Z", "create_attempt": 1}
+    )  # fmt: skip
+    error = {"Error": "Sandbox.Timedout", "Cause": "Task timed out after 300.00 seconds"}
+    result = lost.lambda_handler({"job_id": "job-h1", "error": error}, lambda_context)
+    assert set(result) == {"Error", "Cause"} and result["Error"] == "SubmitOutcomeUnknown"
+    assert "2026-11-25T10:00:00.000Z" in result["Cause"]
+    record = stack.table.get_item(Key={"job_id": "job-h1"})["Item"]
+    assert record["submit_outcome_unknown"]["reason"] == "Sandbox.Timedout"
 
 
 def test_cancel_handler(stack: Stack, lambda_context: Any) -> None:

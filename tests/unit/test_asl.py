@@ -281,8 +281,29 @@ DYNAMODB_RETRIER = {
     "MaxAttempts": 4,
     "JitterStrategy": "FULL",
 }
-#: Retriers a step may add before the shared ones (what only that step can safely repeat).
-STEP_RETRIERS = {"Archive outputs to S3": {"OutputDownloadFailed", "StorageUnavailable", "Sandbox.Timedout"}}
+JOB_STORE_RETRIER = {
+    "ErrorEquals": ["JobStoreUnavailable"],
+    "IntervalSeconds": 1,
+    "BackoffRate": 2,
+    "MaxAttempts": 5,
+    "MaxDelaySeconds": 20,
+    "JitterStrategy": "FULL",
+}
+#: Retriers a step may add to the shared ones (what only that step can safely repeat).
+STEP_RETRIERS = {
+    "Archive outputs to S3": {"OutputDownloadFailed", "StorageUnavailable", "Sandbox.Timedout"},
+    "Upload inputs to Runway": {"JobStoreUnavailable", "Sandbox.Timedout"},
+    "Create the Runway task": {"JobStoreUnavailable"},
+    "Flag the lost create for the operator": {"JobStoreUnavailable"},
+}
+#: The Lambda steps that call Runway (the others share only the Lambda service retrier).
+RUNWAY_STEPS = {
+    "Upload inputs to Runway",
+    "Create the Runway task",
+    "Check the task",
+    "Archive outputs to S3",
+    "Cancel the Runway task",
+}
 
 
 def tasks(asl: dict[str, Any], resource_prefix: str) -> list[tuple[str, dict[str, Any]]]:
@@ -301,20 +322,88 @@ FINISH_STATES = {"Record and announce the video", "Record and announce the failu
 
 
 def test_every_runway_step_shares_one_retry_policy(asl: dict[str, Any]) -> None:
-    # GIVEN every Task that runs one of the pipeline's Lambdas that call Runway
+    # GIVEN every Task that runs one of the pipeline's Lambdas, but the finish step
     steps = [(name, state) for name, state in tasks(asl, "${") if name not in FINISH_STATES]
-    assert {name for name, _ in steps} == {
-        "Submit to Runway",
-        "Check the task",
-        "Archive outputs to S3",
-        "Cancel the Runway task",
-    }
+    assert {name for name, _ in steps} == {*RUNWAY_STEPS, "Flag the lost create for the operator"}
     for name, state in steps:
         retry = [without_comment(r) for r in state["Retry"]]
         own = [r for r in retry if set(r["ErrorEquals"]) <= STEP_RETRIERS.get(name, set())]
         shared = [r for r in retry if r not in own]
-        # THEN besides its own idempotent retriers, each retries Runway and Lambda exactly alike
-        assert shared == [*RUNWAY_RETRIERS, LAMBDA_SERVICE_RETRIER], name
+        # THEN besides its own idempotent retriers, each retries Runway (if it calls it) and Lambda alike
+        expected = (
+            [*RUNWAY_RETRIERS, LAMBDA_SERVICE_RETRIER] if name in RUNWAY_STEPS else [LAMBDA_SERVICE_RETRIER]
+        )
+        assert shared == expected, name
+        # AND a job record write is retried alike wherever one is
+        assert all(r == JOB_STORE_RETRIER for r in own if r["ErrorEquals"] == ["JobStoreUnavailable"]), name
+
+
+# --- The submit side: two states, lost creates never retried, INTERNAL failures as new tasks ---------------
+
+
+def catchers_of(state: dict[str, Any], error: str) -> list[dict[str, Any]]:
+    return [c for c in state.get("Catch", []) if error in c["ErrorEquals"]]
+
+
+def retried(state: dict[str, Any], error: str) -> bool:
+    return any(
+        error in r["ErrorEquals"] or r["ErrorEquals"] == ["States.ALL"] for r in state.get("Retry", [])
+    )
+
+
+def test_the_machine_uploads_the_inputs_then_creates_the_task(asl: dict[str, Any]) -> None:
+    states = asl["States"]
+    assert asl["StartAt"] == "Upload inputs to Runway"
+    assert states["Upload inputs to Runway"]["Next"] == "Create the Runway task"
+    assert states["Create the Runway task"]["Next"] == "Wait for Runway"
+    assert "Submit to Runway" not in states
+    # The create step reads the whole state: $.previous_task is only there after an INTERNAL failure.
+    assert "Parameters" not in states["Create the Runway task"]
+
+
+@pytest.mark.parametrize("error", ["SubmitOutcomeUnknown", "Sandbox.Timedout", "States.Timeout"])
+def test_a_lost_create_is_never_retried_and_ends_the_job_failed(asl: dict[str, Any], error: str) -> None:
+    # GIVEN the create state WHEN its answer may have been lost (its own timeout or its Lambda's)
+    states = asl["States"]
+    create = states["Create the Runway task"]
+    # THEN no Retry matches it (a re-POST could bill a second task) and its Catch flags it for an operator
+    assert not retried(create, error)
+    (catcher,) = catchers_of(create, error)
+    assert catcher["Next"] == "The create's answer was lost"
+    lost = states["The create's answer was lost"]
+    assert lost["Parameters"]["Error"] == "SubmitOutcomeUnknown" and lost["ResultPath"] == "$.error"
+    flag = states[lost["Next"]]
+    assert flag["Next"] == "The job failed" and flag["ResultPath"] == "$.error"
+    assert [c["Next"] for c in flag["Catch"]] == ["The job failed"]
+    assert flag["Catch"][0]["ResultPath"] != "$.error"  # a failed flag keeps the SubmitOutcomeUnknown error
+
+
+def test_job_store_errors_are_retried_on_every_submit_side_step(asl: dict[str, Any]) -> None:
+    for name in (
+        "Upload inputs to Runway",
+        "Create the Runway task",
+        "Flag the lost create for the operator",
+    ):
+        assert retried(asl["States"][name], "JobStoreUnavailable"), name
+
+
+def test_an_internal_failure_goes_back_for_a_new_task(asl: dict[str, Any]) -> None:
+    # GIVEN the poll step's RunwayInternalFailure WHEN caught THEN it is not retried as the same poll
+    states = asl["States"]
+    check = states["Check the task"]
+    assert not retried(check, "RunwayInternalFailure")
+    (catcher,) = catchers_of(check, "RunwayInternalFailure")
+    # AND the failed attempt becomes $.previous_task on the way back through the upload and create steps
+    again = states[catcher["Next"]]
+    assert catcher["Next"] == "Retry with a new task"
+    assert (again["Type"], again["InputPath"], again["ResultPath"]) == ("Pass", "$.task", "$.previous_task")
+    assert again["Next"] == "Upload inputs to Runway"
+    assert catcher["ResultPath"] not in {"$.task", "$.error", "$.previous_task"}
+
+
+def test_safety_failures_end_the_job(asl: dict[str, Any]) -> None:
+    (catcher,) = catchers_of(asl["States"]["Check the task"], "ContentModerated")
+    assert catcher["Next"] == "The job failed"
 
 
 def test_every_dynamodb_task_shares_one_retry_policy(asl: dict[str, Any]) -> None:

@@ -1,4 +1,4 @@
-"""s3:// inputs become Runway ephemeral uploads; other URIs pass through."""
+"""s3:// inputs become Runway ephemeral uploads; other URIs pass through (videogen.runway.uploads)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,13 @@ from videogen.core.errors import InputNotFound, InvalidRequest, RunwayUnavailabl
 from videogen.core.media import content_type_for
 from videogen.core.settings import Settings
 from videogen.runway.client import RunwayClients
-from videogen.runway.uploads import MAX_EPHEMERAL_UPLOAD_BYTES, InputResolver, parse_s3_uri
+from videogen.runway.uploads import (
+    MAX_EPHEMERAL_UPLOAD_BYTES,
+    EphemeralUpload,
+    EphemeralUploader,
+    check_media_uri,
+    parse_s3_uri,
+)
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 40
 
@@ -34,47 +40,46 @@ def env(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Any, RunwaySimulator,
 
 
 @pytest.mark.parametrize(
-    "uri",
-    ["https://example.com/a.png", "runway://uploads/abc", "data:image/png;base64,iVBORw0KGgo="],
+    ("uri", "scheme"),
+    [
+        ("https://example.com/a.png", "https"),
+        ("runway://uploads/abc", "runway"),
+        ("data:image/png;base64,iVBORw0KGgo=", "data"),
+        ("s3://b/k.png", "s3"),
+    ],
 )
-def test_other_uris_pass_through(env: tuple[Any, RunwaySimulator, RunwayClients], uri: str) -> None:
-    s3, sim, clients = env
-    assert InputResolver(s3, clients.for_repeatable()).resolve(uri, "image") == uri
-    assert sim.requests == []
+def test_supported_schemes(uri: str, scheme: str) -> None:
+    assert check_media_uri(uri) == scheme
 
 
-def test_s3_object_is_uploaded_once_and_replaced_by_its_runway_uri(
+def test_s3_object_is_uploaded_with_its_name_type_and_bytes(
     env: tuple[Any, RunwaySimulator, RunwayClients],
 ) -> None:
-    # GIVEN an s3:// image
+    # GIVEN an s3:// image stored with a generic content type
     s3, sim, clients = env
-    resolver = InputResolver(s3, clients.for_repeatable())
-    # WHEN it is resolved twice
-    first = resolver.resolve("s3://inputs/in/cat.png", "image")
-    second = resolver("s3://inputs/in/cat.png", "image")
+    # WHEN it is uploaded
+    made = EphemeralUploader(s3, clients.for_repeatable()).upload("s3://inputs/in/cat.png", "image")
     # THEN one ephemeral upload happened, with the file name, a guessed image type and every byte
-    assert first.startswith("runway://") and second == first
+    assert made == EphemeralUpload("s3://inputs/in/cat.png", uri=made.uri, bytes=len(PNG), kind="image")
+    assert made.uri.startswith("runway://")
     starts = [r for r in sim.requests if r.path == "/v1/uploads"]
     assert [r.body for r in starts] == [{"filename": "cat.png", "type": "ephemeral"}]
-    upload = sim.engine.upload_for_uri(first)
+    upload = sim.engine.upload_for_uri(made.uri)
     assert upload is not None
     assert upload.data == PNG
     assert upload.content_type == "image/png"
-    assert resolver.uploaded == [
-        {"source": "s3://inputs/in/cat.png", "uri": first, "bytes": len(PNG), "kind": "image"}
-    ]
 
 
 def test_missing_object_is_input_not_found(env: tuple[Any, RunwaySimulator, RunwayClients]) -> None:
     s3, _, clients = env
     with pytest.raises(InputNotFound, match="does not exist"):
-        InputResolver(s3, clients.for_repeatable()).resolve("s3://inputs/in/missing.png", "image")
+        EphemeralUploader(s3, clients.for_repeatable()).upload("s3://inputs/in/missing.png", "image")
 
 
 def test_missing_bucket_is_input_not_found(env: tuple[Any, RunwaySimulator, RunwayClients]) -> None:
     s3, _, clients = env
     with pytest.raises(InputNotFound):
-        InputResolver(s3, clients.for_repeatable()).resolve("s3://nobucket/in/cat.png", "image")
+        EphemeralUploader(s3, clients.for_repeatable()).upload("s3://nobucket/in/cat.png", "image")
 
 
 def test_object_over_the_upload_limit_is_invalid() -> None:
@@ -87,20 +92,20 @@ def test_object_over_the_upload_limit_is_invalid() -> None:
             raise AssertionError("downloaded an oversized object")
 
     with pytest.raises(InvalidRequest, match="at most"):
-        InputResolver(BigS3(), runway=None).resolve("s3://b/big.mp4", "video")  # type: ignore[arg-type]
+        EphemeralUploader(BigS3(), runway=None).upload("s3://b/big.mp4", "video")  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("uri", ["http://example.com/a.png", "ftp://x/y", "file:///etc/passwd", "cat.png"])
 def test_unsupported_schemes_are_invalid(uri: str) -> None:
     with pytest.raises(InvalidRequest):
-        InputResolver(s3=None, runway=None).resolve(uri, "image")  # type: ignore[arg-type]
+        check_media_uri(uri)
 
 
 def test_upload_target_failure_is_retryable(env: tuple[Any, RunwaySimulator, RunwayClients]) -> None:
     s3, sim, clients = env
     sim.inject("http_error", path="/_uploads/*", status=503, times=None)
     with pytest.raises(RunwayUnavailable):
-        InputResolver(s3, clients.for_repeatable()).resolve("s3://inputs/in/cat.png", "image")
+        EphemeralUploader(s3, clients.for_repeatable()).upload("s3://inputs/in/cat.png", "image")
 
 
 @pytest.mark.parametrize(("uri", "parts"), [("s3://b/k/x.png", ("b", "k/x.png")), ("S3://b/k", ("b", "k"))])

@@ -1,4 +1,6 @@
-"""The four domain steps, through the real SDK against the Runway simulator and moto (S3, DynamoDB)."""
+"""The domain steps, through the real SDK against the Runway simulator and moto (S3, DynamoDB).
+
+The submit side's attempts, uploads, lost creates and record failures: tests/unit/test_submit_side.py."""
 
 from __future__ import annotations
 
@@ -40,8 +42,9 @@ from videogen.pipeline.archive import archive_task
 from videogen.pipeline.cancel import cancel_task
 from videogen.pipeline.check import check_task
 from videogen.pipeline.output_stream import OutputArchiver, make_http_client
-from videogen.pipeline.submit import submit_task
+from videogen.pipeline.submit import create_task
 from videogen.pipeline.task_state import TaskState
+from videogen.pipeline.upload_inputs import upload_inputs
 from videogen.runway.client import RunwayClients
 from videogen.storage.job_store import JobStore
 
@@ -60,15 +63,12 @@ class World:
     archiver: OutputArchiver
 
     def submit(self, job_id: str = "job-1", request: dict[str, Any] | None = None) -> TaskState:
-        return submit_task(
-            job_id,
-            GenerationRequest.parse(request or REQUEST),
-            "api",
-            jobs=self.jobs,
-            runway=self.runway,
-            s3=self.s3,
-            settings=self.settings,
+        """What the machine does first: "Upload inputs to Runway", then "Create the Runway task"."""
+        parsed = GenerationRequest.parse(request or REQUEST)
+        upload_inputs(
+            job_id, parsed, "api", jobs=self.jobs, runway=self.runway, s3=self.s3, settings=self.settings
         )
+        return create_task(job_id, parsed, "api", jobs=self.jobs, runway=self.runway, settings=self.settings)
 
     def poll(self, state: TaskState, now: dt.datetime | None = None) -> TaskState:
         clock = FixedClock(now) if now is not None else SYSTEM_CLOCK
@@ -166,9 +166,10 @@ def test_submit_creates_the_task_and_records_it(world: World) -> None:
     assert [t.id for t in created] == [state.task_id]
     data = state.to_dict()
     assert set(data) == {
-        "task_id", "endpoint", "model", "status", "progress", "estimated_credits", "submitted_at",
+        "task_id", "attempt", "endpoint", "model", "status", "progress", "estimated_credits", "submitted_at",
         "deadline_at", "polls", "next_wait_seconds", "checked_at",
     }  # fmt: skip
+    assert data["attempt"] == 1
     assert data["status"] == "PENDING" and data["progress"] == 0 and data["polls"] == 0
     assert data["endpoint"] == "text_to_video" and data["model"] == "gen4.5"
     assert data["estimated_credits"] == world.sim.task(state.task_id)["estimatedCost"]["credits"]  # type: ignore[index]
@@ -181,6 +182,16 @@ def test_submit_creates_the_task_and_records_it(world: World) -> None:
     assert record["status"] == "SUBMITTED"
     assert record["request"] == REQUEST and record["source"] == "api"
     assert record["submitted_at"] == data["submitted_at"]
+    assert record["attempts"] == [
+        {
+            "attempt": 1,
+            "task_id": state.task_id,
+            "created_at": data["submitted_at"],
+            "model": "gen4.5",
+            "estimated_credits": data["estimated_credits"],
+        }
+    ]
+    assert record["create_attempt"] == 1 and record["create_sent_at"] <= data["submitted_at"]
 
 
 def test_second_submit_creates_no_second_task(world: World) -> None:
@@ -225,31 +236,33 @@ def test_invalid_request_lists_every_problem_and_calls_nobody(world: World) -> N
     assert world.sim.requests == []
 
 
-def test_runway_rejection_records_nothing(world: World) -> None:
+def test_runway_rejection_records_no_task(world: World) -> None:
     world.sim.inject(
         "http_error", method="POST", path="/v1/text_to_video", status=400, message="prompt refused"
     )
     with pytest.raises(RunwayRejected, match="prompt refused"):
         world.submit()
-    assert world.jobs.get("job-1") is None
+    record = world.jobs.get("job-1")
+    assert record is not None and "task_id" not in record and "attempts" not in record
+    assert record["create_attempt"] == 1  # the create that was refused
 
 
 def test_failed_save_cancels_the_new_task(world: World) -> None:
     # GIVEN a job store whose write fails
     class BrokenStore(JobStore):
         def record_submission(self, job_id: str, **kwargs: Any) -> dict[str, Any]:
-            raise ClientError({"Error": {"Code": "ProvisionedThroughputExceededException"}}, "UpdateItem")
+            raise ClientError({"Error": {"Code": "ValidationException"}}, "UpdateItem")
 
     world.jobs = BrokenStore(boto3.resource("dynamodb").Table("jobs"))
     # WHEN submitting THEN the write error surfaces, and the task it could not record was cancelled
-    with pytest.raises(ClientError):
+    with pytest.raises(ClientError):  # not a transient code: not JobStoreUnavailable
         world.submit()
     (task,) = world.sim.created_tasks()
     assert world.sim.task(task.id)["status"] == "CANCELLED"  # type: ignore[index]
 
 
-def test_losing_a_submit_race_cancels_our_task_and_returns_the_recorded_one(world: World) -> None:
-    # GIVEN another submit recorded its task between our read and our write
+def test_a_submit_race_seen_before_the_post_creates_nothing(world: World) -> None:
+    # GIVEN another submit recorded its task between our read and our create-sent write
     class RacyStore(JobStore):
         first = True
 
@@ -259,16 +272,39 @@ def test_losing_a_submit_race_cancels_our_task_and_returns_the_recorded_one(worl
                 return None
             return super().get(job_id, consistent=consistent)
 
-    table = boto3.resource("dynamodb").Table("jobs")
     winner = world.submit(job_id="job-1")
-    world.jobs = RacyStore(table)
+    world.jobs = RacyStore(boto3.resource("dynamodb").Table("jobs"))
+    # WHEN our create runs
+    state = create_task(
+        "job-1", GenerationRequest.parse(REQUEST), "api", jobs=world.jobs, runway=world.runway,
+        settings=world.settings,
+    )  # fmt: skip
+    # THEN the conditional write saw the recorded attempt: the winner's task comes back, nothing was sent
+    assert state.task_id == winner.task_id
+    assert len(world.sim.created_tasks()) == 1
+
+
+def test_losing_a_submit_race_after_the_post_cancels_our_task_and_returns_the_recorded_one(
+    world: World,
+) -> None:
+    # GIVEN another submit records its task while ours is being created
+    winner: dict[str, str] = {}
+
+    class RacyStore(JobStore):
+        def record_submission(self, job_id: str, **kwargs: Any) -> dict[str, Any]:
+            if not winner:
+                winner["task_id"] = "the-winners-task"
+                super().record_submission(job_id, **{**kwargs, "task_id": winner["task_id"]})
+            return super().record_submission(job_id, **kwargs)
+
+    world.jobs = RacyStore(boto3.resource("dynamodb").Table("jobs"))
     # WHEN our submit runs
     state = world.submit(job_id="job-1")
     # THEN the winner's task comes back, and ours was cancelled
-    assert state.task_id == winner.task_id
-    loser = world.sim.created_tasks()[1]
-    assert world.sim.task(loser.id)["status"] == "CANCELLED"  # type: ignore[index]
-    assert world.jobs.get("job-1")["task_id"] == winner.task_id  # type: ignore[index]
+    assert state.task_id == winner["task_id"]
+    (ours,) = world.sim.created_tasks()
+    assert world.sim.task(ours.id)["status"] == "CANCELLED"  # type: ignore[index]
+    assert world.jobs.get("job-1")["task_id"] == winner["task_id"]  # type: ignore[index]
 
 
 def test_submit_of_a_job_cancelled_before_submit_calls_nobody(world: World) -> None:
@@ -331,10 +367,10 @@ def test_moderated_task_raises_content_moderated(world: World, code: str) -> Non
 
 
 def test_failed_task_raises_generation_failed_with_reason_and_code(world: World) -> None:
-    world.sim.inject("task_failure", code="INTERNAL.BAD_OUTPUT.CODE01", message="overlaid text in the input")
+    world.sim.inject("task_failure", code="ASSET.INVALID", message="the input could not be read")
     state = world.submit()
     world.clock.advance(5000)
-    with pytest.raises(GenerationFailed, match=r"overlaid text in the input \(INTERNAL.BAD_OUTPUT.CODE01\)"):
+    with pytest.raises(GenerationFailed, match=r"the input could not be read \(ASSET.INVALID\)"):
         world.poll(state)
 
 

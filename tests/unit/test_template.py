@@ -18,10 +18,20 @@ from samtranslator.parser.parser import Parser
 from samtranslator.translator.translator import Translator
 
 from local.stack import load_template
+from videogen.core.settings import MAX_RUNWAY_INTERNAL_RETRIES, Settings
+from videogen.pipeline import time_budgets
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"
-PIPELINE_FUNCTIONS = {"SubmitFunction", "PollFunction", "ArchiveFunction", "CancelFunction", "FinishFunction"}
+PIPELINE_FUNCTIONS = {
+    "UploadInputsFunction",
+    "SubmitFunction",
+    "LostCreateFunction",
+    "PollFunction",
+    "ArchiveFunction",
+    "CancelFunction",
+    "FinishFunction",
+}
 PLACEHOLDER = re.compile(r"\$\{([^}]*)\}")
 
 
@@ -260,3 +270,34 @@ def test_translated_template_has_no_circular_dependency(transformed: dict[str, A
     for start in sorted(edges):
         if start not in state:
             assert (cycle := visit(start, [])) is None, " -> ".join(cycle)
+
+
+# --- The submit side: Lambda timeouts over the clients' worst case, the INTERNAL retry parameter ------------
+
+
+@pytest.mark.parametrize(
+    ("function", "budget"),
+    [
+        ("UploadInputsFunction", time_budgets.upload_step_seconds()),
+        ("SubmitFunction", time_budgets.create_step_seconds()),
+        ("LostCreateFunction", time_budgets.lost_create_step_seconds()),
+    ],
+)
+def test_submit_side_timeouts_leave_a_margin_over_their_worst_case(
+    sam_template: dict[str, Any], function: str, budget: float
+) -> None:
+    # GIVEN the worst case computed from the SDK and DynamoDB client timeouts the step uses
+    timeout = sam_template["Resources"][function]["Properties"]["Timeout"]
+    # THEN the function's Timeout exceeds it by the margin: the create's own timeout always fires first
+    assert timeout >= budget + time_budgets.TIMEOUT_MARGIN_SECONDS, (function, timeout, budget)
+
+
+def test_internal_retries_are_a_bounded_parameter_passed_to_every_function(
+    sam_template: dict[str, Any],
+) -> None:
+    parameter = sam_template["Parameters"]["RunwayInternalRetries"]
+    assert parameter["Type"] == "Number" and parameter["Default"] == Settings().runway_internal_retries == 2
+    assert parameter["MinValue"] == 0 and parameter["MaxValue"] == MAX_RUNWAY_INTERNAL_RETRIES
+    variables = sam_template["Globals"]["Function"]["Environment"]["Variables"]
+    assert variables["RUNWAY_INTERNAL_RETRIES"] == {"Ref": "RunwayInternalRetries"}
+    assert Settings.from_env({"RUNWAY_INTERNAL_RETRIES": "4"}).runway_internal_retries == 4

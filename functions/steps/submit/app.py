@@ -1,4 +1,7 @@
-"""Submit Lambda: ``{"job_id", "request", "source"}`` -> the task state ``$.task`` (pipeline.submit)."""
+"""Create Lambda ("Create the Runway task"): the execution's state -> the task state ``$.task``.
+
+Reads ``job_id``, ``request``, ``source`` and, after an ``INTERNAL.*`` failure, ``previous_task`` (the task
+state of the attempt that failed). See videogen.pipeline.submit."""
 
 from typing import Any
 
@@ -13,37 +16,46 @@ from videogen.core.errors import InvalidRequest
 from videogen.core.request import GenerationRequest
 from videogen.core.settings import Settings
 from videogen.observability import bind_job, metrics, route_domain_logs, step_handler
-from videogen.pipeline.submit import submit_task
+from videogen.pipeline.submit import create_task
+from videogen.pipeline.task_state import TaskState
 from videogen.runway.client import RunwayClients
-from videogen.storage.job_store import JobStore
+from videogen.storage.job_store import STEP_CLIENT_CONFIG, JobStore
 
 
-class SubmitEvent(BaseModel):
+class CreateEvent(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     job_id: str = Field(min_length=1, max_length=80)
     request: dict[str, Any]
     source: str | None = None
+    previous_task: TaskState | None = None
 
 
 # Cold start: settings and clients, once per process.
 SETTINGS = Settings.from_env(require=("jobs_table",))
 route_domain_logs()
-S3 = boto3.client("s3")
-JOBS = JobStore(boto3.resource("dynamodb").Table(SETTINGS.jobs_table))
+JOBS = JobStore(boto3.resource("dynamodb", config=STEP_CLIENT_CONFIG).Table(SETTINGS.jobs_table))
 RUNWAY = RunwayClients(SETTINGS)
 
 
 @step_handler()
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     try:
-        parsed = parse(event=event, model=SubmitEvent)
+        parsed = parse(event=event, model=CreateEvent)
     except pydantic.ValidationError as exc:
         raise InvalidRequest([f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()]) from exc
     bind_job(parsed.job_id, source=parsed.source)
     request = GenerationRequest.parse(parsed.request)  # StartExecution is a public entry too
-    state = submit_task(
-        parsed.job_id, request, parsed.source, jobs=JOBS, runway=RUNWAY, s3=S3, settings=SETTINGS
+    state = create_task(
+        parsed.job_id,
+        request,
+        parsed.source,
+        previous=parsed.previous_task,
+        jobs=JOBS,
+        runway=RUNWAY,
+        settings=SETTINGS,
     )
     metrics.add_metric(name="TasksSubmitted", unit=MetricUnit.Count, value=1)
+    if state.attempt > 1:
+        metrics.add_metric(name="InternalFailureRetries", unit=MetricUnit.Count, value=1)
     return state.to_dict()

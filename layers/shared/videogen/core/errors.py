@@ -221,3 +221,25 @@ class StorageUnavailable(VideoGenError):
 class StorageRefused(VideoGenError):
     """S3 refused the archive for good (AccessDenied, NoSuchBucket, a KMS key denied or disabled, any other
     4xx). Retrying cannot help: fix the bucket or the function's permissions."""
+
+
+# --- Submitting in two states, and Runway's INTERNAL failures ----------------------------------------------
+
+
+class JobStoreUnavailable(VideoGenError):
+    """A job record read or write failed for a reason a retry can get past (throttling, a DynamoDB 5xx, a
+    lost connection), after the SDK's own retries. Retried with backoff by the state machine."""
+
+    retryable = True
+
+
+class RunwayInternalFailure(VideoGenError):
+    """The task ended FAILED with an ``INTERNAL.*`` code (Runway recommends a retry; a failed task is not
+    billed) and the job has attempts left: the state machine creates a new task."""
+
+    retryable = True
+
+
+class InputUploadMissing(VideoGenError):
+    """The create step found no valid Runway upload recorded for an ``s3://`` input: the upload step did not
+    run, or its upload is too old to use. Not retried."""

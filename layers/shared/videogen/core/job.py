@@ -91,6 +91,26 @@ class JobRecord(BaseModel):
     )
     reconciled_at: str | None = Field(None, description="when the reconciler last settled the job")
     reconcile_reason: str | None = Field(None, description="why the reconciler settled it, and what it did")
+    uploads: dict[str, dict[str, Any]] | None = Field(
+        None,
+        description="s3:// input -> its Runway ephemeral upload {uri, uploaded_at, bytes}, made once by the "
+        "upload step and reused while younger than videogen.pipeline.upload_inputs.MAX_UPLOAD_AGE",
+    )
+    attempts: list[dict[str, Any]] | None = Field(
+        None,
+        description="one entry per Runway task created for the job, oldest first: attempt, task_id, "
+        "created_at, model, estimated_credits; once it ended: status, failure_code, credits (task_id is the "
+        "last entry's)",
+    )
+    create_sent_at: str | None = Field(
+        None, description="when the create POST of attempt create_attempt was sent (written just before it)"
+    )
+    create_attempt: int | None = Field(None, description="the attempt whose create create_sent_at records")
+    submit_outcome_unknown: dict[str, Any] | None = Field(
+        None,
+        description="a create whose answer was lost, for an operator's check: attempt, model, endpoint, "
+        "window_start/window_end (UTC), usage_dates, estimated_credits, reason, flagged_at",
+    )
 
 
 RECORD_FIELDS: frozenset[str] = frozenset(JobRecord.model_fields)

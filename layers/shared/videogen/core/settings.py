@@ -20,6 +20,7 @@ VIDEO_MODEL                   Model for videos in ``inputs/`` without ``x-amz-me
 DEADLINE_SECONDS              Longest wait for Runway after submission (default 3600, at most 86400)
 POLL_MIN_WAIT_SECONDS         Shortest wait between two polls, never below 5 (default 10)
 POLL_MAX_WAIT_SECONDS         Longest wait between two polls (default 60)
+RUNWAY_INTERNAL_RETRIES       New tasks created after a task fails with an ``INTERNAL.*`` code (default 2)
 OUTPUT_HOST_ALLOWLIST         Optional comma-separated hosts output URLs may point at; empty: any https host
 STATE_MACHINE_ARN             The generate-video state machine (API, S3 trigger)
 CANCEL_FUNCTION_NAME          The function that owns Runway cancels (the API hands DELETE to it)
@@ -59,6 +60,8 @@ from videogen.core.errors import SettingsError
 
 #: Runway: "Consumers of this API should not expect updates more frequent than once every five seconds".
 RUNWAY_MIN_POLL_SECONDS = 5
+#: The template's bound on RunwayInternalRetries: each retry is a new task, so a few at most.
+MAX_RUNWAY_INTERNAL_RETRIES = 5
 
 _ENVIRONMENT: contextvars.ContextVar[Mapping[str, str] | None] = contextvars.ContextVar(
     "videogen_settings_environment", default=None
@@ -94,6 +97,7 @@ class Settings(BaseSettings):
     deadline_seconds: int = Field(default=3600, ge=60, le=86_400)  # the bounded history: poll_schedule
     poll_min_wait_seconds: int = Field(default=10, ge=RUNWAY_MIN_POLL_SECONDS)
     poll_max_wait_seconds: int = Field(default=60, ge=RUNWAY_MIN_POLL_SECONDS)
+    runway_internal_retries: int = Field(default=2, ge=0, le=MAX_RUNWAY_INTERNAL_RETRIES)
     output_host_allowlist: Annotated[tuple[str, ...], NoDecode] = ()
     state_machine_arn: str = ""
     cancel_function_name: str = ""

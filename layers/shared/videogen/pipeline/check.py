@@ -17,6 +17,11 @@ from videogen.runway.tasks import credits_of, raise_for_terminal_failure, task_t
 log = logging.getLogger(__name__)
 
 
+def max_attempts(settings: Settings) -> int:
+    """How many Runway tasks one job may create: the first, plus one per INTERNAL failure retried."""
+    return 1 + settings.runway_internal_retries
+
+
 def check_task(
     job_id: str,
     state: TaskState,
@@ -31,14 +36,21 @@ def check_task(
       progress (0..1, kept from the last poll when Runway gives none), ``polls`` + 1, ``next_wait_seconds``;
       GenerationTimedOut when ``deadline_at`` has passed (the state machine then cancels the task).
     - SUCCEEDED: progress 1, ``credits_charged`` and ``output_count`` (never the URLs).
-    - FAILED -> ContentModerated (``SAFETY.*``) or GenerationFailed; CANCELLED -> GenerationCancelled;
-      404 -> TaskNotFound.
+    - FAILED -> ContentModerated (``SAFETY.*``, never retried); ``INTERNAL.*`` -> RunwayInternalFailure while
+      the job has attempts left (``state.attempt`` <= ``RUNWAY_INTERNAL_RETRIES``) and its deadline has not
+      passed: the state machine then creates a new task; else GenerationFailed with the failure code.
+      CANCELLED -> GenerationCancelled; 404 -> TaskNotFound.
     """
     with runway_errors("retrieve"):
         task = task_to_dict(runway.for_repeatable().tasks.retrieve(state.task_id))
     checked_at = utc(clock.now())
     status = str(task.get("status", ""))
-    raise_for_terminal_failure(task)
+    raise_for_terminal_failure(
+        task,
+        attempt=state.attempt,
+        max_attempts=max_attempts(settings),
+        deadline_passed=checked_at >= utc(state.deadline_at),
+    )
 
     if status == TaskStatus.SUCCEEDED:
         outputs = task.get("output") or []

@@ -20,6 +20,7 @@ class TaskState(BaseModel):
     model_config = ConfigDict(extra="ignore", protected_namespaces=())
 
     task_id: str = Field(min_length=1)
+    attempt: int = Field(default=1, ge=1)  # 1 + the INTERNAL failures retried before this task
     endpoint: str
     model: str
     status: str = "PENDING"

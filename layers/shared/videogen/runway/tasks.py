@@ -5,7 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from videogen.core.errors import ContentModerated, GenerationCancelled, GenerationFailed, TaskNotFound
+from videogen.core.errors import (
+    ContentModerated,
+    GenerationCancelled,
+    GenerationFailed,
+    RunwayInternalFailure,
+    TaskNotFound,
+)
 from videogen.core.job import ACTIVE_TASK_STATUSES
 from videogen.runway.errors import runway_errors
 
@@ -13,6 +19,7 @@ if TYPE_CHECKING:
     from videogen.runway.client import RunwayClients
 
 MODERATION_PREFIX = "SAFETY."
+INTERNAL_PREFIX = "INTERNAL."
 
 
 def credits_of(task: dict[str, Any], field: str) -> int | float | None:
@@ -25,28 +32,59 @@ def credits_of(task: dict[str, Any], field: str) -> int | float | None:
     return None
 
 
-def raise_for_terminal_failure(task: dict[str, Any]) -> None:
+def failure_code(task: dict[str, Any]) -> str:
+    """The task's ``failureCode`` (``""`` when Runway gave none)."""
+    code = task.get("failureCode")
+    return code if isinstance(code, str) else ""
+
+
+def is_internal_failure(task: dict[str, Any]) -> bool:
+    """A FAILED task whose code is ``INTERNAL.*`` (``INTERNAL.BAD_OUTPUT.*`` included): Runway recommends
+    a retry as a new task, and a failed task is not billed."""
+    return str(task.get("status", "")) == "FAILED" and failure_code(task).upper().startswith(INTERNAL_PREFIX)
+
+
+def raise_for_terminal_failure(
+    task: dict[str, Any], *, attempt: int = 1, max_attempts: int = 1, deadline_passed: bool = False
+) -> None:
     """Raise the named error of a FAILED or CANCELLED task; return for any other status.
 
-    FAILED with a ``SAFETY.*`` code -> ContentModerated (a user-safe sentence plus the code; Runway's failure
-    text is diagnostic only and goes to ``details``); other FAILED -> GenerationFailed (failure and code);
-    CANCELLED -> GenerationCancelled.
+    FAILED with a ``SAFETY.*`` code -> ContentModerated (never retried: a user-safe sentence plus the code;
+    Runway's failure text is diagnostic only and goes to ``details``); ``INTERNAL.*`` while ``attempt`` <
+    ``max_attempts`` and the job's deadline has not passed -> RunwayInternalFailure (the state machine
+    creates a new task); other FAILED, and ``INTERNAL.*`` on the last attempt -> GenerationFailed (failure,
+    code and attempts); CANCELLED -> GenerationCancelled.
     """
     status = str(task.get("status", ""))
     task_id = task.get("id")
     if status == "FAILED":
-        code = task.get("failureCode") or ""
+        code = failure_code(task)
         failure = task.get("failure") or "no reason given"
-        details = {"task_id": task_id, "failure_code": code or None, "failure": failure}
+        details = {
+            "task_id": task_id,
+            "failure_code": code or None,
+            "failure": failure,
+            "attempt": attempt,
+            "max_attempts": max_attempts,
+        }
         if code.upper().startswith(MODERATION_PREFIX):
             raise ContentModerated(
                 f"The video was not generated because the request or its result did not pass Runway's "
                 f"content moderation ({code}).",
                 details=details,
             )
-        raise GenerationFailed(
-            f"Runway task {task_id} failed: {failure}" + (f" ({code})" if code else ""), details=details
-        )
+        reason = f"Runway task {task_id} failed: {failure}" + (f" ({code})" if code else "")
+        if is_internal_failure(task):
+            if deadline_passed:
+                reason += "; not retried: the job's deadline has passed"
+            elif attempt < max_attempts:
+                raise RunwayInternalFailure(
+                    f"{reason}; Runway recommends a retry: attempt {attempt + 1} of {max_attempts} follows",
+                    details=details,
+                )
+            elif max_attempts > 1:
+                reason += f"; no attempt left ({attempt} of {max_attempts} made)"
+        raise GenerationFailed(reason, details=details)
     if status == "CANCELLED":
         raise GenerationCancelled(f"Runway task {task_id} was cancelled", details={"task_id": task_id})
 

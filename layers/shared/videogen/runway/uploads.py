@@ -4,13 +4,15 @@ Runway fetches ``https://`` URLs itself and accepts its own ``runway://`` upload
 ``data:`` URIs. An ``s3://bucket/key`` object is streamed from S3 to a temporary file (never held whole in
 memory by this code) and sent with ``client.uploads.create_ephemeral(file=(name, fileobj, content_type))``;
 httpx streams the open file into the multipart body. The returned ``runway://`` URI replaces the ``s3://``
-one in the request body.
+one in the request body; it is valid for 24 hours (Runway's uploads guide).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import posixpath
 import tempfile
+from dataclasses import dataclass
 from typing import Any
 
 import runwayml
@@ -24,6 +26,8 @@ from videogen.storage.aws_errors import FORBIDDEN_CODES, NOT_FOUND_CODES, error_
 
 #: Runway docs, "Ephemeral uploads": images, videos and audio up to 200 MB.
 MAX_EPHEMERAL_UPLOAD_BYTES = 200 * 1024 * 1024
+#: Runway's uploads guide: a ``runway://`` URI is valid for 24 hours.
+EPHEMERAL_UPLOAD_LIFETIME = dt.timedelta(hours=24)
 PASS_THROUGH_SCHEMES = ("https", "runway", "data")
 
 
@@ -36,32 +40,36 @@ def parse_s3_uri(uri: str) -> tuple[str, str]:
     return bucket, key
 
 
-class InputResolver:
-    """Resolves the media URIs of one request. Uploads each distinct ``s3://`` URI once.
+def check_media_uri(uri: str) -> str:
+    """The scheme of a media input (``https``, ``runway``, ``data`` or ``s3``); InvalidRequest for others."""
+    scheme = scheme_of(uri)
+    if scheme not in (*PASS_THROUGH_SCHEMES, "s3"):
+        raise InvalidRequest([f"{uri}: media inputs must be https://, s3://, runway:// or data: URIs"])
+    return scheme
 
-    ``s3`` is a boto3 S3 client, ``runway`` a RunwayML client (the read/upload view).
+
+@dataclass(frozen=True)
+class EphemeralUpload:
+    """One ``s3://`` object sent to Runway: its ``runway://`` URI, valid for 24 hours from the upload."""
+
+    source: str
+    uri: str
+    bytes: int
+    kind: str
+
+
+class EphemeralUploader:
+    """Sends ``s3://`` objects to Runway as ephemeral uploads, one call per object.
+
+    ``s3`` is a boto3 S3 client, ``runway`` a RunwayML client (the read/upload view). Remembering what was
+    uploaded (and reusing it) is the caller's business: see ``videogen.pipeline.upload_inputs``.
     """
 
     def __init__(self, s3: Any, runway: runwayml.RunwayML) -> None:
         self._s3 = s3
         self._runway = runway
-        self._resolved: dict[str, str] = {}
-        self.uploaded: list[dict[str, Any]] = []
 
-    def __call__(self, uri: str, kind: str) -> str:
-        return self.resolve(uri, kind)
-
-    def resolve(self, uri: str, kind: str = "") -> str:
-        scheme = scheme_of(uri)
-        if scheme in PASS_THROUGH_SCHEMES:
-            return uri
-        if scheme != "s3":
-            raise InvalidRequest([f"{uri}: media inputs must be https://, s3://, runway:// or data: URIs"])
-        if uri not in self._resolved:
-            self._resolved[uri] = self._upload(uri, kind)
-        return self._resolved[uri]
-
-    def _upload(self, uri: str, kind: str) -> str:
+    def upload(self, uri: str, kind: str = "") -> EphemeralUpload:
         bucket, key = parse_s3_uri(uri)
         try:
             head = self._s3.head_object(Bucket=bucket, Key=key)
@@ -90,8 +98,7 @@ class InputResolver:
                 result = self._runway.uploads.create_ephemeral(
                     file=(filename, spool, content_type), timeout=UPLOAD_TIMEOUT
                 )
-        self.uploaded.append({"source": uri, "uri": result.uri, "bytes": size, "kind": kind})
-        return result.uri
+        return EphemeralUpload(source=uri, uri=result.uri, bytes=size, kind=kind)
 
 
 def _input_error(uri: str, exc: ClientError) -> Exception:
