@@ -41,10 +41,9 @@ def flag_lost_create(
     now = utc(clock.now())
     with job_store_errors("read", job_id):
         record = jobs.get(job_id) or {}
-    attempts = attempts_of(record)
+    attempt = lost_attempt(record)
     sent_at = parse_time(record.get("create_sent_at"))
-    attempt = record.get("create_attempt")
-    if sent_at is None or not isinstance(attempt, int) or attempt <= len(attempts):
+    if attempt is None or sent_at is None:
         return {"Error": ERROR_NAME, "Cause": _not_lost_message(job_id, record, reason), "flagged": False}
 
     flag = {
@@ -62,6 +61,14 @@ def flag_lost_create(
     message = _lost_message(job_id, flag)
     log.error("a Runway create lost its answer: check by hand", extra={"job_id": job_id, **flag})
     return {"Error": ERROR_NAME, "Cause": message, "flagged": True}
+
+
+def lost_attempt(record: Mapping[str, Any]) -> int | None:
+    """The attempt whose create was sent (``create_sent_at``) and never recorded a task, or None."""
+    attempt = record.get("create_attempt")
+    if not record.get("create_sent_at") or not isinstance(attempt, int):
+        return None
+    return attempt if attempt > len(attempts_of(record)) else None
 
 
 def _dates(start: dt.datetime, end: dt.datetime) -> list[str]:

@@ -23,19 +23,7 @@ from botocore.exceptions import ClientError
 from videogen.core.clock import SYSTEM_CLOCK, format_time
 from videogen.core.errors import JobStoreUnavailable, VideoGenError
 from videogen.core.job import RECORD_FIELDS, JobStatus
-from videogen.storage.aws_errors import CONDITION_FAILED, error_code
-
-#: DynamoDB answers that a later call can get past (AWS's list of retryable DynamoDB errors).
-TRANSIENT_DYNAMODB_CODES = frozenset(
-    {
-        "ProvisionedThroughputExceededException",
-        "ThrottlingException",
-        "InternalServerError",
-        "RequestLimitExceeded",
-        "ServiceUnavailable",
-        "LimitExceededException",
-    }
-)
+from videogen.storage.aws_errors import CONDITION_FAILED, TRANSIENT_CODES, error_code
 
 #: The DynamoDB client of the submit side's steps: short timeouts and a few SDK retries, so that one call is
 #: bounded (``STEP_CALL_MAX_SECONDS``) within the Lambda timeouts (``videogen.pipeline.time_budgets``).
@@ -59,7 +47,7 @@ def is_transient(exc: BaseException) -> bool:
     HTTP 5xx, a connection or read timeout. Judged by type and AWS error code, never by message text."""
     if isinstance(exc, ClientError):
         status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-        return error_code(exc) in TRANSIENT_DYNAMODB_CODES or (isinstance(status, int) and status >= 500)
+        return error_code(exc) in TRANSIENT_CODES or (isinstance(status, int) and status >= 500)
     return isinstance(exc, botocore.exceptions.HTTPClientError | botocore.exceptions.ConnectionError)
 
 
