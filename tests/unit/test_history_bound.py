@@ -15,7 +15,10 @@ history event types):
 
 Worst case = the longest path through the machine, where every state outside the poll loop exhausts every
 retrier, the poll loop runs :func:`max_polls` times, and ``RETRIED_POLLS`` of those polls exhaust their
-retriers too.
+retriers too. After an ``INTERNAL.*`` failure the poll step raises ``NEW_TASK_ERROR`` and the machine goes
+back through the states that create a task: at most ``RunwayInternalRetries`` (its ``MaxValue``) times, each
+exhausting its retriers. The polls of all the attempts together stay within :func:`max_polls`: a new task
+does not restart the job's age, from which the wait floor grows (``TaskState.job_submitted_at``).
 """
 
 from __future__ import annotations
@@ -51,6 +54,7 @@ ENTERED_AND_EXITED = 2
 DEFAULT_MAX_ATTEMPTS = 3  # ASL's default for a retrier without MaxAttempts
 FLOW_TYPES = {"Wait", "Choice", "Pass", "Succeed", "Fail"}
 WAIT_PATH = "$.task.next_wait_seconds"
+NEW_TASK_ERROR = "RunwayInternalFailure"
 LAMBDA_GETATT = re.compile(r"^\w+Function$")
 
 
@@ -164,10 +168,35 @@ class PollLoop:
     poll: str
 
 
+def without_new_task_edges(asl: dict[str, Any]) -> dict[str, list[str]]:
+    """The machine's transitions but the Catch of NEW_TASK_ERROR (the way back for a new task)."""
+    return {
+        name: [t for t in transitions(state) if t not in new_task_targets(state)]
+        for name, state in asl["States"].items()
+    }
+
+
+def new_task_targets(state: dict[str, Any]) -> set[str]:
+    return {c["Next"] for c in state.get("Catch", []) if NEW_TASK_ERROR in c["ErrorEquals"]}
+
+
+def new_task_path(asl: dict[str, Any], loop: PollLoop) -> list[str]:
+    """The states from the poll step's NEW_TASK_ERROR Catch back into the poll loop, in order."""
+    states = asl["States"]
+    [start] = new_task_targets(states[loop.poll]) or [None]
+    path: list[str] = []
+    name = start
+    while name is not None and name not in loop.states:
+        assert name not in path, f"the way back for a new task loops on itself at {name}"
+        path.append(name)
+        name = states[name].get("Next")
+    return path
+
+
 def poll_loop(asl: dict[str, Any]) -> PollLoop:
     """The cycle through the Wait that waits the poll step's ``next_wait_seconds``, and that poll step."""
     states = asl["States"]
-    edges = {name: transitions(state) for name, state in states.items()}
+    edges = without_new_task_edges(asl)
     [wait] = [n for n, s in states.items() if s["Type"] == "Wait" and s.get("SecondsPath") == WAIT_PATH]
     [loop] = [c for c in components(edges) if wait in c]
     polls = [
@@ -193,6 +222,7 @@ class Bound:
     loop_retry_events_per_poll: int
     outside_loop_events: int
     total: int
+    new_task_events: int = 0
 
 
 def history_bound(asl: dict[str, Any], template: dict[str, Any]) -> Bound:
@@ -200,7 +230,7 @@ def history_bound(asl: dict[str, Any], template: dict[str, Any]) -> Bound:
     [spec] = [s for s in template["Resources"].values() if s["Type"] == "AWS::Serverless::StateMachine"]
     substitutions = spec["Properties"]["DefinitionSubstitutions"]
     states = asl["States"]
-    edges = {name: transitions(state) for name, state in states.items()}
+    edges = without_new_task_edges(asl)
     loop = poll_loop(asl)
 
     deadline = parameter_bound(template, "DeadlineSeconds", "MaxValue")
@@ -231,8 +261,14 @@ def history_bound(asl: dict[str, Any], template: dict[str, Any]) -> Bound:
             longest[n] = weight[n] + max((heaviest(t) for t in dag[n]), default=0)
         return longest[n]
 
-    total = EXECUTION_EVENTS + heaviest(node[asl["StartAt"]])
-    return Bound(polls, per_poll, retried, total - EXECUTION_EVENTS - loop_events, total)
+    # Each new task after an INTERNAL failure goes once more through the states that create one.
+    path = new_task_path(asl, loop)
+    new_tasks = parameter_bound(template, "RunwayInternalRetries", "MaxValue") if path else 0
+    new_task_events = new_tasks * sum(weight[name] for name in path)
+
+    total = EXECUTION_EVENTS + heaviest(node[asl["StartAt"]]) + new_task_events
+    outside = total - EXECUTION_EVENTS - loop_events - new_task_events
+    return Bound(polls, per_poll, retried, outside, total, new_task_events)
 
 
 # --- Tests ------------------------------------------------------------------------------------------------
@@ -245,7 +281,8 @@ def test_no_execution_exceeds_10000_history_events(asl: dict[str, Any], template
     # stays under the limit
     assert bound.total <= HISTORY_LIMIT, (
         f"{bound.total} events: {bound.polls} polls x {bound.events_per_poll} + {RETRIED_POLLS} retried polls"
-        f" x {bound.loop_retry_events_per_poll} + {bound.outside_loop_events} outside the loop + 2"
+        f" x {bound.loop_retry_events_per_poll} + {bound.outside_loop_events} outside the loop"
+        f" + {bound.new_task_events} for new tasks + 2"
     )
 
 
@@ -253,7 +290,7 @@ def test_the_loop_waits_the_schedule_between_every_two_polls(asl: dict[str, Any]
     # GIVEN the poll loop WHEN its Wait or its poll is taken out THEN no cycle is left: every iteration
     # polls once and waits what the poll step chose
     states = asl["States"]
-    edges = {name: transitions(state) for name, state in states.items()}
+    edges = without_new_task_edges(asl)
     loop = poll_loop(asl)
     assert acyclic_without(set(loop.states), loop.wait, edges)
     assert acyclic_without(set(loop.states), loop.poll, edges)
@@ -393,3 +430,23 @@ def test_a_state_added_to_the_loop_changes_the_derived_figures(
     )
     assert after.total - before.total == after.polls * LAMBDA_TASK_EVENTS + RETRIED_POLLS * added_retries
     assert documentation_mismatches(after, template) != []
+
+
+def test_new_tasks_after_internal_failures_are_bounded_by_their_parameter(
+    asl: dict[str, Any], template: dict[str, Any]
+) -> None:
+    # GIVEN the way back from the poll step's NEW_TASK_ERROR to a new task
+    loop = poll_loop(asl)
+    path = new_task_path(asl, loop)
+    assert path and loop.states.isdisjoint(path)
+    # THEN it is counted once per retry the template allows, and more retries cost more events
+    more = copy.deepcopy(template)
+    more["Parameters"]["RunwayInternalRetries"]["MaxValue"] += 1
+    before, after = history_bound(asl, template), history_bound(asl, more)
+    assert after.total - before.total == before.new_task_events // parameter_bound(
+        template, "RunwayInternalRetries", "MaxValue"
+    )
+    # AND without a MaxValue there is no bound at all
+    del more["Parameters"]["RunwayInternalRetries"]["MaxValue"]
+    with pytest.raises(AssertionError, match="MaxValue"):
+        history_bound(asl, more)

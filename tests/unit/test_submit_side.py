@@ -35,6 +35,7 @@ from videogen.core.request import GenerationRequest
 from videogen.core.settings import Settings
 from videogen.pipeline.check import check_task
 from videogen.pipeline.lost_create import flag_lost_create
+from videogen.pipeline.poll_schedule import wait_floor
 from videogen.pipeline.submit import create_task
 from videogen.pipeline.task_state import TaskState
 from videogen.pipeline.upload_inputs import MAX_UPLOAD_AGE, upload_inputs
@@ -114,10 +115,12 @@ class Side:
             settings=self.settings, **kwargs,
         )  # fmt: skip
 
-    def create(self, request: dict[str, Any] = TEXT, previous: TaskState | None = None) -> TaskState:
+    def create(
+        self, request: dict[str, Any] = TEXT, previous: TaskState | None = None, **kwargs: Any
+    ) -> TaskState:
         return create_task(
             JOB, GenerationRequest.parse(request), "api", previous=previous, jobs=self.jobs,
-            runway=self.runway, settings=self.settings, sleep=self.slept.append,
+            runway=self.runway, settings=self.settings, sleep=self.slept.append, **kwargs,
         )  # fmt: skip
 
     def submit(self, request: dict[str, Any] = TEXT, previous: TaskState | None = None) -> TaskState:
@@ -386,6 +389,7 @@ def test_internal_failure_is_retried_as_a_new_task_with_both_attempts_recorded(s
     assert len(side.uploads_sent()) == 1
     assert tasks[1].body["promptImage"] == tasks[0].body["promptImage"]
     assert second.deadline_at == first.deadline_at
+    assert second.job_submitted_at == first.submitted_at and first.job_submitted_at is None
     # AND the new task goes on to succeed
     assert side.poll_to_the_end(second).status == "SUCCEEDED"
 
@@ -400,6 +404,24 @@ def test_a_retried_create_of_attempt_2_makes_no_second_attempt_2_task(side: Side
     again = side.create(previous=first)
     assert again.task_id == second.task_id and again.attempt == 2
     assert len(side.sim.created_tasks()) == 2 and len(side.record()["attempts"]) == 2
+
+
+def test_a_new_task_does_not_restart_the_jobs_age_for_the_poll_schedule(side: Side) -> None:
+    # GIVEN a day-long deadline and a second task created after an INTERNAL failure
+    side.settings = side.settings.model_copy(update={"deadline_seconds": 86_400})
+    side.sim.inject("task_failure", code=INTERNAL)
+    first = side.submit()
+    with pytest.raises(RunwayInternalFailure):
+        side.poll_to_the_end(first)
+    side.upload()
+    second = side.create(previous=first, clock=FixedClock(first.submitted_at + dt.timedelta(seconds=4000)))
+    # WHEN it is polled while running, 5,000 s into the job (1,000 s into the second task)
+    side.clock.advance(5)
+    late = first.submitted_at + dt.timedelta(seconds=5000)
+    polled = check_task(JOB, second, runway=side.runway, settings=side.settings, clock=FixedClock(late))
+    # THEN the long-job floor counts from the job's first task, so the polls of all attempts stay bounded
+    assert polled.status == "RUNNING"
+    assert polled.next_wait_seconds >= wait_floor(5000, side.settings.poll_min_wait_seconds) > 60
 
 
 @pytest.mark.parametrize("code", ["SAFETY.INPUT.TEXT", "SAFETY.OUTPUT.VIDEO"])

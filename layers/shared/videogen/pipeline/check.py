@@ -92,7 +92,7 @@ def check_task(
         PollObservation(
             status=status,
             progress=progress if status == "RUNNING" else None,
-            seconds_since_submit=(checked_at - utc(state.submitted_at)).total_seconds(),
+            seconds_since_submit=state.job_age_seconds(checked_at),
             previous_progress=state.progress if state.status == "RUNNING" else None,
             seconds_since_previous_check=(checked_at - utc(state.checked_at)).total_seconds(),
             seconds_to_deadline=(deadline - checked_at).total_seconds(),

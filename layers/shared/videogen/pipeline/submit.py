@@ -72,12 +72,16 @@ def initial_state(
     settings: Settings,
     now: dt.datetime,
     attempt: int = 1,
+    job_submitted_at: dt.datetime | None = None,
 ) -> TaskState:
-    """The task state of a task just created (or found on the job record): PENDING, no polls yet."""
+    """The task state of a task just created (or found on the job record): PENDING, no polls yet.
+
+    ``job_submitted_at`` is when the job's first task was created (None: this is it)."""
+    job_start = job_submitted_at or submitted_at
     wait = next_wait_seconds(
         PollObservation(
             status="PENDING",
-            seconds_since_submit=(now - submitted_at).total_seconds(),
+            seconds_since_submit=(now - job_start).total_seconds(),
             seconds_to_deadline=(deadline_at - now).total_seconds(),
         ),
         min_wait=settings.poll_min_wait_seconds,
@@ -92,6 +96,7 @@ def initial_state(
         progress=0.0,
         estimated_credits=estimated_credits,
         submitted_at=submitted_at,
+        job_submitted_at=job_start if attempt > 1 else None,
         deadline_at=deadline_at,
         polls=0,
         next_wait_seconds=wait,
@@ -106,9 +111,11 @@ def state_from_record(record: Mapping[str, Any], settings: Settings, now: dt.dat
         seconds=settings.deadline_seconds
     )
     estimated = record.get("estimated_credits")
+    attempts = attempts_of(record)
     return initial_state(
         task_id=str(record["task_id"]),
-        attempt=max(len(attempts_of(record)), 1),
+        attempt=max(len(attempts), 1),
+        job_submitted_at=first_submitted_at(attempts),
         endpoint=str(record.get("endpoint", "")),
         model=str(record.get("model", "")),
         estimated_credits=estimated if isinstance(estimated, int | float) else None,
@@ -117,6 +124,11 @@ def state_from_record(record: Mapping[str, Any], settings: Settings, now: dt.dat
         settings=settings,
         now=now,
     )
+
+
+def first_submitted_at(attempts: Sequence[Mapping[str, Any]]) -> dt.datetime | None:
+    """When the job's first task was created, from its recorded attempts."""
+    return parse_time(attempts[0].get("created_at")) if attempts else None
 
 
 class RecordedUploads:
@@ -325,6 +337,7 @@ def _record_created(
     return initial_state(
         task_id=task_id,
         attempt=attempt,
+        job_submitted_at=first_submitted_at(before),
         endpoint=endpoint,
         model=model,
         estimated_credits=estimated,

@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_serializer
 
-from videogen.core.clock import format_time
+from videogen.core.clock import format_time, utc
 
 
 class TaskState(BaseModel):
@@ -27,6 +27,9 @@ class TaskState(BaseModel):
     progress: float = Field(default=0.0, ge=0.0, le=1.0)
     estimated_credits: int | float | None = None
     submitted_at: dt.datetime
+    # When the job's first task was created: the poll schedule counts a job's age from it, so a new task
+    # after an INTERNAL failure does not restart the long-job wait floor (the bound on polls and history).
+    job_submitted_at: dt.datetime | None = None
     deadline_at: dt.datetime
     polls: int = Field(default=0, ge=0)
     next_wait_seconds: int = Field(ge=0)
@@ -38,10 +41,18 @@ class TaskState(BaseModel):
     def _iso(self, value: dt.datetime) -> str:
         return format_time(value)
 
+    @field_serializer("job_submitted_at")
+    def _iso_or_none(self, value: dt.datetime | None) -> str | None:
+        return format_time(value) if value is not None else None
+
+    def job_age_seconds(self, now: dt.datetime) -> float:
+        """Seconds since the job's first task was created (its only task's, for a state without it)."""
+        return (utc(now) - utc(self.job_submitted_at or self.submitted_at)).total_seconds()
+
     def to_dict(self) -> dict[str, Any]:
         """The JSON-serialisable dict returned to Step Functions (cost/outputs only once SUCCEEDED)."""
         data = self.model_dump(mode="json")
-        for key in ("credits_charged", "output_count"):
+        for key in ("credits_charged", "output_count", "job_submitted_at"):
             if data.get(key) is None:
                 data.pop(key, None)
         return data
