@@ -29,6 +29,7 @@ from videogen.core.errors import TaskNotFound, VideoGenError
 from videogen.core.job import ACTIVE_TASK_STATUSES, FINAL_STATUSES, JobStatus, TaskStatus, execution_arn
 from videogen.core.settings import Settings
 from videogen.pipeline.lifecycle import Ending, Lifecycle, ending_of
+from videogen.pipeline.lost_create import flag_lost_create, lost_attempt
 from videogen.pipeline.task_state import TaskState
 from videogen.runway.client import RunwayClients
 from videogen.runway.errors import runway_errors
@@ -212,6 +213,9 @@ class Reconciler:
     ) -> Ending:
         """The ending of a job that has none, from the Runway task's real state."""
         job_id = str(record["job_id"])
+        if lost_attempt(record) is not None:  # a create whose answer was lost: flagged for the operator
+            flagged = flag_lost_create(job_id, error, jobs=self.jobs, clock=self._clock)
+            return Ending(JobStatus.FAILED, error={"Error": flagged["Error"], "Cause": flagged["Cause"]})
         if task_status == TaskStatus.SUCCEEDED:
             try:
                 archive = self._archive(job_id, record.get("request"), self._state(record))
@@ -247,12 +251,6 @@ class Reconciler:
                 error={"Error": "GenerationTimedOut", "Cause": cause},
                 task_may_be_running=cancel_failed,
             )
-        if not task_id_of(record) and record.get("create_sent_at"):
-            cause = (
-                f"the create call for model {record.get('model')} was sent at {record['create_sent_at']} "
-                "and no answer was recorded. Runway lists no tasks: check its usage for that day by hand"
-            )
-            return Ending(JobStatus.FAILED, error={"Error": "SubmitOutcomeUnknown", "Cause": cause})
         error = dict(error or {})
         name = str(error.get("Error") or "ExecutionFailed")
         cause = str(
