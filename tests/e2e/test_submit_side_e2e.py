@@ -132,7 +132,7 @@ class SandboxTimedout(Exception):
 SandboxTimedout.__name__ = "Sandbox.Timedout"
 
 
-def test_a_create_lambda_stopped_at_its_timeout_is_not_retried(
+def test_a_create_lambda_stopped_at_its_timeout_never_posts_twice(
     pipeline: LocalPipeline, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # GIVEN the create Lambda is stopped (as at its timeout) after its POST, before it records the task
@@ -144,12 +144,13 @@ def test_a_create_lambda_stopped_at_its_timeout_is_not_retried(
     monkeypatch.setattr(submit.module.JOBS, "record_submission", stopped)
     # WHEN the job runs
     job = pipeline.run({"model": "gen4.5", "prompt": "stopped mid-way"}, timeout=TIMEOUT)
-    # THEN the create ran once, the job failed with SubmitOutcomeUnknown and was flagged for an operator
+    # THEN the create was run once more but POSTed once: the re-run found the create sent and nothing
+    # recorded, so the job failed with SubmitOutcomeUnknown and was flagged for an operator
     assert job.status == "FAILED" and job.error == "SubmitOutcomeUnknown"
-    assert lambda_errors(pipeline, job.job_id) == ["Sandbox.Timedout"]
+    assert lambda_errors(pipeline, job.job_id) == ["Sandbox.Timedout", "SubmitOutcomeUnknown"]
     assert len(creates(pipeline)) == 1
     record = job.record or {}
-    assert record["submit_outcome_unknown"]["reason"] == "Sandbox.Timedout"
+    assert record["submit_outcome_unknown"]["reason"] == "SubmitOutcomeUnknown"
     # AND the task it created is not running (the step cancelled what it could not record)
     assert statuses(pipeline) == ["CANCELLED"]
 

@@ -353,13 +353,36 @@ def test_a_task_write_that_keeps_failing_cancels_the_task_and_no_task_is_left_un
     (first,) = side.sim.created_tasks()
     assert side.task_status(first.id) == "CANCELLED"
     assert "task_id" not in side.record()
-    # WHEN DynamoDB recovers and the machine retries THEN the new task is the recorded one
+    # WHEN DynamoDB recovers and the machine retries THEN the create is not sent again (the record says it was
+    # sent and holds no task: from the record alone that is a create whose outcome is unknown)
     side.healthy()
-    state = side.create()
-    tasks = side.sim.created_tasks()
-    assert len(tasks) == 2 and side.record()["task_id"] == state.task_id == tasks[1].id
-    # AND every task Runway created is either tracked by the record or cancelled
-    assert all(t.id == state.task_id or side.task_status(t.id) == "CANCELLED" for t in tasks)
+    with pytest.raises(SubmitOutcomeUnknown):
+        side.create()
+    assert [t.id for t in side.sim.created_tasks()] == [first.id]
+
+
+def test_a_create_step_stopped_after_it_recorded_its_task_resumes_with_that_task(side: Side) -> None:
+    # GIVEN a create step that recorded its task and was then stopped (its answer never reached the machine)
+    side.upload()
+    recorded = side.create()
+    # WHEN the machine runs it once more (the Sandbox.Timedout retrier)
+    again = side.create()
+    # THEN it returns the recorded task and sends nothing
+    assert again.task_id == recorded.task_id
+    assert len(side.sim.created_tasks()) == 1
+
+
+def test_a_create_step_stopped_between_its_post_and_its_record_never_posts_again(side: Side) -> None:
+    # GIVEN a create step whose POST reached Runway but which was stopped before it recorded the task
+    side.upload()
+    side.flaky(task_write, times=None)
+    with pytest.raises(JobStoreUnavailable):
+        side.create()
+    side.healthy()
+    # WHEN it runs again THEN it raises SubmitOutcomeUnknown instead of a second POST
+    with pytest.raises(SubmitOutcomeUnknown):
+        side.create()
+    assert len(side.sim.created_tasks()) == 1
 
 
 # --- Runway's failure classes: INTERNAL retried as a new task, SAFETY never ---------------------------------

@@ -24,6 +24,7 @@ from videogen.core.errors import (
     InputUploadMissing,
     InvalidRequest,
     JobStoreUnavailable,
+    SubmitOutcomeUnknown,
     TaskNotFound,
     VideoGenError,
 )
@@ -190,6 +191,7 @@ def create_task(
         )
         return _tracked(job_id, record, runway=runway, settings=settings, now=utc(clock.now()))
     raise_if_stopped(job_id, record)
+    raise_if_sent_before(job_id, record, attempt)
     if attempt > max_attempts(settings):
         raise GenerationFailed(
             f"job {job_id} has made its {max_attempts(settings)} attempt(s): no new Runway task is created",
@@ -226,6 +228,7 @@ def create_task(
         if len(attempts_of(existing)) >= attempt and existing.get("task_id"):
             return _tracked(job_id, existing, runway=runway, settings=settings, now=sent_at)
         raise_if_stopped(job_id, existing)
+        raise_if_sent_before(job_id, existing, attempt)
         raise
 
     resource = getattr(runway.for_create(), prepared.endpoint)
@@ -258,6 +261,16 @@ def create_task(
         clock=clock,
         sleep=sleep,
     )
+
+
+def raise_if_sent_before(job_id: str, record: Mapping[str, Any], attempt: int) -> None:
+    """An earlier run of this step sent the attempt's create and recorded no task (it was stopped, or its
+    answer was lost): sending again could bill a second task, so the outcome is unknown."""
+    if record.get("create_attempt") == attempt and record.get("create_sent_at"):
+        raise SubmitOutcomeUnknown(
+            f"the create of attempt {attempt} of job {job_id} was sent at {record['create_sent_at']} by an "
+            "earlier run of the create step that recorded no task; it is not sent again"
+        )
 
 
 def _record_created(

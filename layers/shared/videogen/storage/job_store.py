@@ -284,7 +284,8 @@ class JobStore:
 
         ``attempts`` (written when given) are the ``attempt - 1`` attempts before, the last one with its
         ending. The write holds only while the job has not ended, no cancellation was asked for and exactly
-        ``attempt - 1`` attempts are recorded; else RecordConflict with the record, and nothing may be sent.
+        ``attempt - 1`` attempts are recorded and no earlier run recorded sending this attempt's create; else
+        RecordConflict with the record, and nothing may be sent.
         """
         fields: dict[str, Any] = {
             "create_sent_at": sent_at,
@@ -308,11 +309,13 @@ class JobStore:
                     job_id,
                     fields,
                     set_if_missing=if_missing,
+                    # A create is sent at most once per attempt: a re-run after a crash finds it recorded.
                     condition=(
                         "attribute_not_exists(#finished_at) AND attribute_not_exists(#cancel_requested_at) "
-                        f"AND {recorded}"
+                        f"AND {recorded} "
+                        "AND (attribute_not_exists(#create_attempt) OR #create_attempt <> :c_attempt)"
                     ),
-                    condition_values=values,
+                    condition_values={**values, ":c_attempt": attempt},
                     condition_names={
                         "#finished_at": "finished_at",
                         "#cancel_requested_at": "cancel_requested_at",
