@@ -28,6 +28,7 @@ from videogen.core.errors import (
     InputUploadMissing,
     JobStoreUnavailable,
     RunwayInternalFailure,
+    RunwayRateLimited,
     RunwayUnavailable,
     SubmitOutcomeUnknown,
 )
@@ -539,3 +540,19 @@ def test_a_cancellation_asked_for_during_the_create_cancels_the_new_task_at_once
     with pytest.raises(GenerationCancelled):
         side.create()
     assert len(side.sim.created_tasks()) == 1
+
+
+@pytest.mark.parametrize(("status", "error"), [(429, RunwayRateLimited), (503, RunwayUnavailable)])
+def test_a_create_runway_answered_with_an_error_may_be_sent_again(
+    side: Side, status: int, error: type
+) -> None:
+    # GIVEN Runway answers the first create with a 429 or a 5xx (it created no task)
+    side.upload()
+    side.sim.inject("http_error", method="POST", path="/v1/text_to_video", status=status)
+    with pytest.raises(error):
+        side.create()
+    assert "create_sent_at" not in side.record()
+    # WHEN the machine retries THEN the create is sent again and its task recorded: one task in all
+    state = side.create()
+    assert [t.id for t in side.sim.created_tasks()] == [state.task_id] == [side.record()["task_id"]]
+    assert len(side.creates()) == 2

@@ -241,8 +241,18 @@ def create_task(
             "sent_at": format_time(sent_at),
         },
     )
-    with runway_errors("create"):
-        answer = resource.create(**kwargs)
+    try:
+        with runway_errors("create"):
+            answer = resource.create(**kwargs)
+    except SubmitOutcomeUnknown:
+        raise
+    except VideoGenError:
+        # Runway answered (429, 5xx, a refusal): it created no task, so this attempt may be sent again.
+        try:
+            jobs.forget_create_sent(job_id, attempt)
+        except JobStoreUnavailable:  # then a retry sees a sent create and sends nothing: safe
+            log.warning("could not clear the refused create", extra={"job_id": job_id, "attempt": attempt})
+        raise
 
     return _record_created(
         job_id,

@@ -327,6 +327,23 @@ class JobStore:
                     raise
                 raise RecordConflict(job_id, self.get(job_id)) from exc
 
+    def forget_create_sent(self, job_id: str, attempt: int) -> None:
+        """Runway answered the create of ``attempt`` without creating a task: clear its ``create_sent_at`` so
+        a retry may send it again. If this write fails, a retry sees a sent create and sends nothing."""
+        try:
+            with job_store_errors("clear the create of", job_id):
+                self.update(
+                    job_id,
+                    {},
+                    remove=("create_sent_at", "create_attempt"),
+                    condition="#create_attempt = :c_attempt",
+                    condition_values={":c_attempt": attempt},
+                    condition_names={"#create_attempt": "create_attempt"},
+                )
+        except ClientError as exc:
+            if error_code(exc) != CONDITION_FAILED:
+                raise
+
     def record_submission(
         self,
         job_id: str,
