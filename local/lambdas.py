@@ -44,6 +44,12 @@ CLOSE_WAIT_SECONDS = 15.0  # how long closing a stack waits for running asynchro
 _import_lock = threading.Lock()
 
 
+class FunctionTimedOut(BaseException):
+    """Raised inside a handler (by a scripted fault, ``local.aws_faults``) to end its invocation as Lambda's
+    timeout does: no more of the handler runs, not even its ``except Exception`` blocks, and the caller gets
+    ``Sandbox.Timedout``."""
+
+
 class LambdaContext:
     """What the Python runtime passes as ``context`` (the attributes Powertools reads)."""
 
@@ -98,6 +104,11 @@ class LocalFunction:
         except Exception as exc:  # the runtime reports every exception to the caller
             response_headers["x-amz-function-error"] = "Unhandled"
             return json.dumps(_error_payload(exc)).encode()
+        except FunctionTimedOut:
+            response_headers["x-amz-function-error"] = "Unhandled"
+            message = f"Task timed out after {self.spec.timeout:.2f} seconds"
+            payload = {"errorType": "Sandbox.Timedout", "errorMessage": message, "stackTrace": []}
+            return json.dumps(payload).encode()
 
     def invoke_async(self, body: Any) -> AsyncInvocation:
         """Queue an ``Event`` invocation: the handler runs on its own thread; this returns at once."""
