@@ -64,6 +64,7 @@ Faults: ``sim.inject(kind, times=1, method=None, path=None, **params)``
 
 Inspection: ``sim.requests`` (every request: method, path, headers, parsed JSON body, status, faults
     fired), ``sim.created_tasks()`` (id, endpoint, model, body, created_at), ``sim.task(id)``,
+    ``sim.output_digest(id, n)`` (bytes and SHA-256 of output n, whole),
     ``sim.engine.upload_for_uri(runway_uri)`` (the stored upload or None), ``sim.credit_balance``,
     ``sim.reset()``.
 

@@ -176,6 +176,22 @@ class RunwaySimulator:
         task = self.engine.get(task_id)
         return None if task is None else self._task_json(task)
 
+    def output_digest(self, task_id: str, index: int) -> tuple[int, str]:
+        """``(bytes, SHA-256)`` of output ``index`` of a task, whole, as its download serves it (no request is
+        made or recorded; a deleted task still counts)."""
+        with self.engine.lock:
+            task = self.engine.tasks[task_id]
+        spec = self._video_spec(task, index)
+        if task.outputs.extension == "zip":
+            chunks: Any = iter([_zip_cache(spec)])
+        else:
+            chunks = VideoFile(spec, task.outputs.extension).iter_bytes()
+        digest, size = hashlib.sha256(), 0
+        for chunk in chunks:
+            digest.update(chunk)
+            size += len(chunk)
+        return size, digest.hexdigest()
+
     # --- helpers used by the handler ---
 
     def _sign(self, resource: str, expires: int) -> str:

@@ -164,8 +164,8 @@ def assert_ending(
 def _archive_problems(
     pipeline: LocalPipeline, job_id: str, record: dict[str, Any], expected: Ending
 ) -> list[str]:
-    """S3 under outputs/<job>/ holds exactly the manifest and the outputs it lists (size and SHA-256), and
-    nothing at all when the job did not succeed."""
+    """S3 under outputs/<job>/ holds exactly the manifest and the outputs it lists (size and SHA-256), each
+    whole (what Runway served), and nothing at all when the job did not succeed."""
     prefix = f"{pipeline.output_prefix}{job_id}/"
     keys = sorted(pipeline.archived_keys(job_id))
     if expected.status != "SUCCEEDED":
@@ -181,12 +181,17 @@ def _archive_problems(
     listed = sorted([manifest_key, *(entry["key"] for entry in entries)])
     if keys != listed:
         problems.append(f"objects under {prefix}: {keys}, manifest lists {listed}")
-    for entry in entries:
+    assert pipeline.simulator is not None
+    for index, entry in enumerate(entries):
         if entry["key"] not in keys:
             continue
         body = pipeline.read_object(entry["key"])
-        if len(body) != entry["bytes"] or hashlib.sha256(body).hexdigest() != entry["sha256"]:
-            problems.append(f"{entry['key']}: {len(body)} bytes, not the {entry['bytes']} the manifest lists")
+        stored = (len(body), hashlib.sha256(body).hexdigest())
+        if stored != (entry["bytes"], entry["sha256"]):
+            problems.append(f"{entry['key']}: {stored}, the manifest lists {entry['bytes']} bytes")
+        served = pipeline.simulator.output_digest(str(manifest.get("task_id")), index)
+        if stored != served:
+            problems.append(f"{entry['key']}: {stored[0]} bytes, Runway served {served[0]} (not whole)")
     if sorted(record.get("output_keys") or []) != sorted(e["key"] for e in entries):
         problems.append(f"record output_keys {record.get('output_keys')} differ from the manifest")
     if record.get("manifest_key") != manifest_key:

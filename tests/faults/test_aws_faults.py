@@ -135,3 +135,13 @@ def test_record_the_success_failing_past_its_retries(pipeline: LocalPipeline, aw
     aws.fail("dynamodb", DYNAMODB_WRITES, state=SUCCESS_STATES, times=None)
     # WHEN a job runs THEN the execution fails, but the archived job is recorded SUCCEEDED and announced once
     assert_ending(pipeline, pipeline.start_job(REQUEST), Ending("SUCCEEDED", None, "FAILED"))
+
+
+def test_eventbridge_throttling_the_announcement_still_announces_once(
+    pipeline: LocalPipeline, aws: AwsFaults
+) -> None:
+    # GIVEN EventBridge throttles two PutEvents calls of the step that announces the ending
+    throttled = aws.fail("eventbridge", "PutEvents", state=SUCCESS_STATES, times=2)
+    # WHEN a job runs THEN the announcement is retried until the bus takes it: one ending event
+    assert_ending(pipeline, pipeline.start_job(REQUEST), SUCCEEDED)
+    assert len(throttled.calls) == 2
