@@ -23,15 +23,32 @@ def api(
     body: Any = None,
     headers: Mapping[str, str] | None = None,
 ) -> tuple[int, Any]:
-    """Invoke the API function through Lambda's Invoke, as API Gateway does: ``(status, JSON body)``."""
+    """Invoke the API function through Lambda's Invoke, as API Gateway does: ``(status, JSON body)``; a
+    function error is answered 502, as API Gateway answers it."""
     event = api_event(method, path, body=body, headers=headers)
     answer = pipeline.session.client("lambda", region_name=pipeline.region).invoke(
         FunctionName=pipeline.function(pipeline.stack_.api_function or "").spec.name,
         Payload=json.dumps(event),
     )
     payload = json.loads(answer["Payload"].read())
-    assert "FunctionError" not in answer, payload
+    if "FunctionError" in answer:
+        return 502, {"code": "FunctionError", "message": payload.get("errorMessage"), "error": payload}
     return int(payload["statusCode"]), json.loads(payload.get("body") or "null")
+
+
+def post_generation(pipeline: LocalPipeline, request: Mapping[str, Any], key: str) -> str:
+    """POST ``request`` with Idempotency-Key ``key`` as a client does: a 409 RequestInProgress or a 502 is
+    retried after a moment with the same key; returns the job id of the 202.
+
+    Concurrent invocations of one local function share its module (one Lambda container serves one request at
+    a time): Powertools' resolver can then lose its per-request context, which API Gateway would answer 502.
+    """
+    while True:
+        status, answer = api(pipeline, "POST", "/generations", body=request, headers={"Idempotency-Key": key})
+        if status == 202:
+            return str(answer["job_id"])
+        assert (status, answer["code"]) in ((409, "RequestInProgress"), (502, "FunctionError")), answer
+        time.sleep(0.01)  # the answer's Retry-After, shortened
 
 
 def until(predicate: Callable[[], Any], what: str, timeout: float = WAIT_SECONDS) -> Any:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import socket
 import threading
-import time
 import uuid
 from typing import Any
 from urllib.parse import unquote_plus
@@ -14,22 +13,12 @@ from urllib.parse import unquote_plus
 import pytest
 
 from local.runner import LocalPipeline
-from tests.faults.driving import REQUEST, api, until
+from tests.faults.driving import REQUEST, api, post_generation, until
 from tests.faults.ending import SUCCEEDED, Ending, assert_ending, executions_of
 
 pytestmark = [pytest.mark.faults, pytest.mark.e2e, pytest.mark.xdist_group("faults-repeats")]
 
 STACK_TRACE_MARKS = ("stackTrace", "Traceback", 'File "')
-
-
-def post_until_accepted(pipeline: LocalPipeline, key: str) -> str:
-    """POST the request with ``key`` as a client does: a 409 RequestInProgress is retried after a moment."""
-    while True:
-        status, answer = api(pipeline, "POST", "/generations", body=REQUEST, headers={"Idempotency-Key": key})
-        if status == 202:
-            return str(answer["job_id"])
-        assert (status, answer["code"]) == (409, "RequestInProgress"), answer
-        time.sleep(0.01)  # the answer's Retry-After, shortened
 
 
 def test_the_same_request_five_times_at_once_with_one_idempotency_key(pipeline: LocalPipeline) -> None:
@@ -40,7 +29,7 @@ def test_the_same_request_five_times_at_once_with_one_idempotency_key(pipeline: 
 
     def client() -> None:
         start.wait()
-        job_ids.append(post_until_accepted(pipeline, key))
+        job_ids.append(post_generation(pipeline, REQUEST, key))
 
     threads = [threading.Thread(target=client) for _ in range(5)]
     for thread in threads:
