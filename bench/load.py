@@ -133,7 +133,8 @@ def _history_limit(run: Run) -> None:
 
 
 def _records_the_task_id(call: AwsCall) -> bool:
-    return "task_id" in call.params.get("ExpressionAttributeNames", {}).values()
+    """The write that sets the job's Runway task id (not one that only names it in a condition)."""
+    return "#task_id = :task_id" in call.params.get("UpdateExpression", "")
 
 
 CREATE = "/v1/text_to_video"

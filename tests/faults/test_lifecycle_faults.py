@@ -31,7 +31,8 @@ def slow_generation(pipeline: LocalPipeline, monkeypatch: pytest.MonkeyPatch) ->
 
 
 def records_the_task_id(call: AwsCall) -> bool:
-    return "task_id" in call.params.get("ExpressionAttributeNames", {}).values()
+    """The write that sets the job's Runway task id (not one that only names it in a condition)."""
+    return "#task_id = :task_id" in call.params.get("UpdateExpression", "")
 
 
 @pytest.mark.xfail(
