@@ -31,11 +31,6 @@ def is_manifest(call: AwsCall) -> bool:
     return (call.key or "").endswith("/job.json")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the archive step's ClientError (S3 SlowDown) is not retried: the job ends FAILED (ClientError) "
-    "and the paid video is never archived",
-)
 def test_s3_refusing_the_archive_three_times_past_botocores_retries(
     pipeline: LocalPipeline, aws: AwsFaults
 ) -> None:
@@ -53,11 +48,6 @@ def test_an_s3_blip_within_botocores_retries_is_invisible(pipeline: LocalPipelin
     assert fault.fired == 2
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a manifest write S3 refuses fails the job (ClientError, not retried) and leaves its outputs in "
-    "S3 without a manifest",
-)
 def test_s3_failing_then_recovering_while_the_manifest_is_written(
     pipeline: LocalPipeline, aws: AwsFaults
 ) -> None:
@@ -67,11 +57,6 @@ def test_s3_failing_then_recovering_while_the_manifest_is_written(
     assert_ending(pipeline, pipeline.start_job(REQUEST), SUCCEEDED)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a multipart upload whose part S3 refuses fails the job (ClientError, not retried); the video "
-    "is never archived",
-)
 def test_a_multipart_upload_refused_midway_is_aborted_and_retried(
     pipeline: LocalPipeline, aws: AwsFaults
 ) -> None:
