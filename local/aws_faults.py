@@ -127,6 +127,8 @@ class AwsFault:
 
 @dataclass
 class TaskHook:
+    """An action run as an execution enters a Task state (see :meth:`AwsFaults.on_task`)."""
+
     state: str
     action: Callable[[str], None]
     job: str | None = None
