@@ -3,7 +3,7 @@
 ``python bench/load.py [--jobs 200] [--fault-every 10] [--time-scale 0.05] [--timeout 600] [--verbose]``
 
 Every job is a POST /generations with its own Idempotency-Key (so its job id is known before it starts and a
-fault can be aimed at it); all are sent at once. Every ``--fault-every``-th job gets the next fault of
+fault can be aimed at it), sent one after the other: the jobs then run at the same time. Every ``--fault-every``-th job gets the next fault of
 ``FAULTS`` (the kinds of the fault suite, tests/faults): Runway 429/5xx on polls and downloads, broken and
 expired downloads, a stop, a cancel, S3/DynamoDB/EventBridge failures, a killed Lambda... Faults that Runway
 applies to "the next create" (429/5xx on create, moderation, INTERNAL, THROTTLED) land on whichever create
@@ -30,7 +30,6 @@ import uuid
 import warnings
 from collections import Counter
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -323,14 +322,12 @@ def main(argv: list[str] | None = None) -> int:
             print(f"fault: job {i:3d} {name}", file=sys.stderr)
         started = time.monotonic()
 
-        def submit(i: int) -> None:
-            request = {"model": "gen4.5", "prompt": list(prompts)[i], "duration": 5}
-            job_id = post_generation(pipeline, request, keys[i])
+        # One POST at a time: concurrent invocations of one local function share its module, and the API's
+        # resolver keeps the request it serves on the module (a Lambda container serves one at a time).
+        for i, prompt in enumerate(prompts):
+            job_id = post_generation(pipeline, {"model": "gen4.5", "prompt": prompt, "duration": 5}, keys[i])
             if job_id != job_ids[i]:
                 raise RuntimeError(f"job {i}: the API started {job_id}, not {job_ids[i]}")
-
-        with ThreadPoolExecutor(max_workers=8) as pool:
-            list(pool.map(submit, range(args.jobs)))
         settle(pipeline, job_ids, args.timeout)
         return report(pipeline, job_ids, prompts, time.monotonic() - started, out)
 
