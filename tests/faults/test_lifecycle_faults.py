@@ -37,8 +37,9 @@ def records_the_task_id(call: AwsCall) -> bool:
 
 @pytest.mark.xfail(
     strict=True,
-    reason="submit's Sandbox.Timedout is not retried: the job ends FAILED (Sandbox.Timedout) and the "
-    "reconciler cancels the task it had recorded instead of following it to its video",
+    reason="a create step stopped by its timeout after it recorded its task still ends the job FAILED "
+    "(SubmitOutcomeUnknown: 'the task is tracked on the job record'), and the tracked task is cancelled "
+    "instead of followed to its video",
 )
 def test_the_submit_lambda_killed_after_runway_accepted(pipeline: LocalPipeline, aws: AwsFaults) -> None:
     # GIVEN the submit Lambda dies of its timeout just after Runway accepted the task and its id was recorded

@@ -105,10 +105,6 @@ def test_a_moderated_task_fails_the_job_and_is_never_retried(pipeline: LocalPipe
     assert code in str(settled.record.get("error_cause"))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="INTERNAL.* is not resubmitted: the job ends FAILED with GenerationFailed after one task",
-)
 def test_a_bad_output_is_generated_again_as_a_new_task(pipeline: LocalPipeline) -> None:
     # GIVEN Runway's quality check fails the next task (INTERNAL.*: a retry is recommended, it is not billed)
     pipeline.simulator.inject("task_failure", code="INTERNAL.BAD_OUTPUT.CODE01")
@@ -128,10 +124,6 @@ def test_insufficient_credits_fail_the_job_without_a_task(pipeline: LocalPipelin
     assert settled.record.get("task_id") is None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="every retry of submit uploads the s3:// input again (4 uploads for 3 refused creates)",
-)
 def test_an_s3_input_is_uploaded_to_runway_once_across_create_retries(
     pipeline: LocalPipeline, tmp_path: Path
 ) -> None:
