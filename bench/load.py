@@ -3,11 +3,11 @@
 ``python bench/load.py [--jobs 200] [--fault-every 10] [--time-scale 0.05] [--timeout 600] [--verbose]``
 
 Every job is a POST /generations with its own Idempotency-Key (so its job id is known before it starts and a
-fault can be aimed at it), sent one after the other: the jobs then run at the same time. Every ``--fault-every``-th job gets the next fault of
-``FAULTS`` (the kinds of the fault suite, tests/faults): Runway 429/5xx on polls and downloads, broken and
-expired downloads, a stop, a cancel, S3/DynamoDB/EventBridge failures, a killed Lambda... Faults that Runway
-applies to "the next create" (429/5xx on create, moderation, INTERNAL, THROTTLED) land on whichever create
-comes next. Jobs may wait ``DeadlineSeconds`` = 900 simulated seconds.
+fault can be aimed at it), sent one after the other: the jobs then run at the same time. Every
+``--fault-every``-th job gets the next fault of ``FAULTS`` (the kinds of the fault suite, tests/faults):
+Runway 429/5xx on creates, polls and downloads, broken and expired downloads, moderation, INTERNAL, THROTTLED
+past the deadline, a stop, a cancel, S3/DynamoDB/EventBridge failures, a killed Lambda... Runway's faults on
+a create match the job's prompt. Jobs may wait ``DeadlineSeconds`` = 900 simulated seconds.
 
 Once every execution has ended and its asynchronous work (reconciler, notify) is over, prints: submitted,
 succeeded, failed by reason, cancelled, Runway tasks created, duplicates (tasks beyond one per job and one
@@ -47,6 +47,7 @@ from videogen.intake.job_ids import derived_job_id  # noqa: E402
 ENVIRONMENT = {"DEADLINE_SECONDS": "900", "POWERTOOLS_LOG_LEVEL": "CRITICAL"}
 SUBMIT_STATES = ["Submit to Runway", "Create the Runway task"]
 SUCCESS_STATES = ["Record the success", "Record and announce the video"]
+CREATE = "/v1/text_to_video"
 CALLER = api_event("POST", "/")["requestContext"]["identity"]["userArn"]
 
 
@@ -57,6 +58,7 @@ class Run:
     pipeline: LocalPipeline
     aws: AwsFaults
     job_id: str
+    prompt: str
 
     @property
     def sim(self) -> Any:
@@ -69,12 +71,12 @@ class Run:
         self.aws.on_task(state, lambda job_id: action(), job=self.job_id, times=times)
 
     def when_running(self, action: Callable[[], None]) -> None:
-        """Run ``action`` on a thread of its own once the job's Runway task is RUNNING."""
+        """Run ``action`` on a thread of its own once the job's Runway task is RUNNING (never, if the job
+        ends first)."""
 
         def watch() -> None:
-            deadline = time.monotonic() + 120
-            while time.monotonic() < deadline:
-                task_id = (self.pipeline.job(self.job_id) or {}).get("task_id")
+            while (record := self.pipeline.job(self.job_id) or {}).get("finished_at") is None:
+                task_id = record.get("task_id")
                 if task_id and (self.sim.task(str(task_id)) or {}).get("status") == "RUNNING":
                     action()
                     return
@@ -83,11 +85,9 @@ class Run:
         threading.Thread(target=watch, daemon=True).start()
 
 
-def _next_create(run: Run, kind: str, **params: Any) -> None:
-    """A fault Runway applies to the next create: scripted as the job's own create is about to be sent (the
-    create of another job may still come first)."""
-    for state in SUBMIT_STATES:
-        run.on_task(state, lambda: run.sim.inject(kind, **params))
+def _on_create(run: Run, kind: str, **params: Any) -> None:
+    """A fault Runway applies to this job's creates (matched on its prompt)."""
+    run.sim.inject(kind, method="POST", path=CREATE, body={"promptText": run.prompt}, **params)
 
 
 def _task_error(run: Run, status: int) -> None:
@@ -111,7 +111,7 @@ def _download(run: Run, kind: str, **params: Any) -> None:
 
 
 def _deadline_cancel_refused(run: Run) -> None:
-    _next_create(run, "throttle", seconds=100_000)
+    _on_create(run, "throttle", seconds=100_000)
 
     def refuse(job_id: str) -> None:
         task_id = (run.pipeline.job(job_id) or {})["task_id"]
@@ -121,14 +121,10 @@ def _deadline_cancel_refused(run: Run) -> None:
 
 
 def _history_limit(run: Run) -> None:
-    entries: list[str] = []
-
     def history_full() -> None:
-        entries.append(run.job_id)
-        if len(entries) == 2:
-            raise RuntimeError("the execution reached 25,000 history events")
+        raise RuntimeError("the execution reached 25,000 history events")
 
-    run.on_task("Check the task", history_full, times=None)
+    run.on_task("Check the task", history_full)
 
 
 def _records_the_task_id(call: AwsCall) -> bool:
@@ -136,17 +132,16 @@ def _records_the_task_id(call: AwsCall) -> bool:
     return "#task_id = :task_id" in call.params.get("UpdateExpression", "")
 
 
-CREATE = "/v1/text_to_video"
 FAULTS: list[tuple[str, Callable[[Run], None]]] = [
-    ("429 storm on create", lambda r: _next_create(r, "rate_limit", times=3, method="POST", path=CREATE)),
+    ("429 storm on create", lambda r: _on_create(r, "rate_limit", times=3)),
     ("5xx on polls", lambda r: _task_error(r, 500)),
     ("5xx on download", lambda r: _download(r, "http_error", times=2, status=502)),
     ("reset mid-download", lambda r: _download(r, "reset_download")),
     ("truncated download", lambda r: _download(r, "truncate_download")),
     ("expired output URL", lambda r: _download(r, "expired_urls", ttl=0)),
-    ("SAFETY.INPUT", lambda r: _next_create(r, "task_failure", code="SAFETY.INPUT.TEXT")),
-    ("INTERNAL.BAD_OUTPUT", lambda r: _next_create(r, "task_failure", code="INTERNAL.BAD_OUTPUT.CODE01")),
-    ("THROTTLED past the deadline", lambda r: _next_create(r, "throttle", seconds=100_000)),
+    ("SAFETY.INPUT", lambda r: _on_create(r, "task_failure", code="SAFETY.INPUT.TEXT")),
+    ("INTERNAL.BAD_OUTPUT", lambda r: _on_create(r, "task_failure", code="INTERNAL.BAD_OUTPUT.CODE01")),
+    ("THROTTLED past the deadline", lambda r: _on_create(r, "throttle", seconds=100_000)),
     (
         "cancel while RUNNING",
         lambda r: r.when_running(lambda: api(r.pipeline, "DELETE", f"/generations/{r.job_id}")),
@@ -188,10 +183,10 @@ FAULTS: list[tuple[str, Callable[[Run], None]]] = [
     ("execution failed at its history limit", _history_limit),
     (
         "5xx on create",
-        lambda r: _next_create(r, "http_error", times=2, method="POST", path=CREATE, status=503),
+        lambda r: _on_create(r, "http_error", times=2, status=503),
     ),
     ("429 storm on polls", lambda r: _task_error(r, 429)),
-    ("SAFETY.OUTPUT", lambda r: _next_create(r, "task_failure", code="SAFETY.OUTPUT.VIDEO")),
+    ("SAFETY.OUTPUT", lambda r: _on_create(r, "task_failure", code="SAFETY.OUTPUT.VIDEO")),
 ]
 
 
@@ -318,7 +313,7 @@ def main(argv: list[str] | None = None) -> int:
         ]
         for n, i in enumerate(faulted):
             name, inject = FAULTS[n % len(FAULTS)]
-            inject(Run(pipeline, aws, job_ids[i]))
+            inject(Run(pipeline, aws, job_ids[i], list(prompts)[i]))
             print(f"fault: job {i:3d} {name}", file=sys.stderr)
         started = time.monotonic()
 

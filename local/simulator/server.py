@@ -138,12 +138,13 @@ class RunwaySimulator:
         times: int | None = 1,
         method: str | None = None,
         path: str | None = None,
+        body: dict[str, Any] | None = None,
         **params: Any,
     ) -> Fault:
         """Script a fault (kinds and their params are listed in the package docstring)."""
         if kind == "rate_limit":
             kind, params = "http_error", {**_RATE_LIMIT, **params}
-        fault = Fault(kind, times, method, path, params)
+        fault = Fault(kind, times, method, path, params, body)
         logger.info("fault scripted: %s", fault)
         return self.faults.add(fault)
 
@@ -351,7 +352,7 @@ class _Handler(BaseHTTPRequestHandler):
                     self._send(500, {"error": "Simulator internal error"})
 
     def _apply_request_faults(self, record: RecordedRequest, path: str) -> None:
-        for fault in self.sim.faults.take(REQUEST_KINDS, self.command, path):
+        for fault in self.sim.faults.take(REQUEST_KINDS, self.command, path, record.body):
             record.faults.append(fault.kind)
             logger.info("fault %s fired on %s %s", fault.kind, self.command, path)
             params = fault.params
@@ -438,7 +439,7 @@ class _Handler(BaseHTTPRequestHandler):
                 )
             kwargs: dict[str, Any] = {}
             outputs = OutputPlan(extension=extension_for(body.get("outputFormat")))
-            for fault in sim.faults.take(TASK_KINDS, "POST", record.path):
+            for fault in sim.faults.take(TASK_KINDS, "POST", record.path, body):
                 record.faults.append(fault.kind)
                 params = fault.params
                 if fault.kind == "task_failure":
@@ -633,7 +634,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _inject(self, body: Any) -> Fault:
         spec = body if isinstance(body, dict) else {}
-        where = {k: spec[k] for k in ("times", "method", "path") if k in spec}
+        where = {k: spec[k] for k in ("times", "method", "path", "body") if k in spec}
         try:
             return self.sim.inject(str(spec.get("kind")), **where, **(spec.get("params") or {}))
         except (ValueError, TypeError) as exc:

@@ -1,12 +1,16 @@
-"""``local.aws_faults`` on its own, against plain moto: what a fault answers and how it counts."""
+"""The controls the fault suite adds to the local stack, on their own: ``local.aws_faults`` against plain moto
+(what a fault answers, how it counts), and the simulator's faults aimed at one job's creates and its digest
+of an output."""
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import boto3
+import httpx
 import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
@@ -14,6 +18,8 @@ from moto import mock_aws
 from local import moto_gaps
 from local.aws_faults import AwsFaults
 from local.lambdas import FunctionTimedOut
+from local.simulator import ManualClock, RunwaySimulator, SimulatorConfig
+from tests.simulator.helpers import API_KEY, gen45_kwargs, make_client
 
 pytestmark = pytest.mark.faults
 
@@ -81,3 +87,29 @@ def test_a_kill_after_the_call_stores_its_effect_and_ends_the_caller(aws: AwsFau
     with pytest.raises(FunctionTimedOut):
         s3.put_object(Bucket=BUCKET, Key="outputs/job/0.mp4", Body=b"video")
     assert s3.get_object(Bucket=BUCKET, Key="outputs/job/0.mp4")["Body"].read() == b"video"
+
+
+def test_a_simulator_fault_aimed_at_one_prompt_leaves_other_creates_alone() -> None:
+    # GIVEN a moderation failure scripted for the creates of one prompt only
+    clock = ManualClock()
+    with RunwaySimulator(SimulatorConfig(api_key=API_KEY, clock=clock)) as sim:
+        sim.inject("task_failure", code="SAFETY.INPUT.TEXT", body={"promptText": "refused"})
+        client = make_client(sim)
+        # WHEN another prompt is created first, then that one
+        other = client.text_to_video.create(**gen45_kwargs("accepted"))
+        refused = client.text_to_video.create(**gen45_kwargs("refused"))
+        clock.advance(3600)
+        # THEN only the aimed create failed
+        assert client.tasks.retrieve(other.id).status == "SUCCEEDED"
+        assert client.tasks.retrieve(refused.id).failure_code == "SAFETY.INPUT.TEXT"
+
+
+def test_the_simulator_digest_of_an_output_is_what_its_download_serves() -> None:
+    clock = ManualClock()
+    with RunwaySimulator(SimulatorConfig(api_key=API_KEY, clock=clock)) as sim:
+        client = make_client(sim)
+        task_id = client.text_to_video.create(**gen45_kwargs()).id
+        clock.advance(3600)
+        (url,) = client.tasks.retrieve(task_id).output or []
+        body = httpx.get(url).content
+        assert sim.output_digest(task_id, 0) == (len(body), hashlib.sha256(body).hexdigest())
