@@ -22,15 +22,16 @@ services). ``times`` counts API calls (every attempt of a call fails, ``per="cal
 (``per="attempt"``); ``None`` means forever. botocore's retry backoff follows ``local.moto_gaps``'s time
 scale while a book is open.
 
-``kill`` raises :class:`local.lambdas.FunctionTimedOut` on the calling thread (before the call, or after it
-reached moto), which the local Lambda runtime answers as Lambda's timeout does (``Sandbox.Timedout``);
-nothing else of the handler runs. ``on_task`` actions run on the execution's thread when it enters the Task
-state, before its first attempt: one that blocks holds the execution there, and one that raises fails the
-execution the way Step Functions' own errors do (``States.Runtime``, outside the state's Retry and Catch).
+``kill`` stops the Lambda making the call as its timeout does (``local.lambdas.kill_invocation``), before
+the call or after it reached moto: the caller gets ``Sandbox.Timedout`` and nothing else of the handler runs.
+``on_task`` actions run on the execution's thread when it enters the Task state, before its first attempt:
+one that blocks holds the execution there, and one that raises fails the execution the way Step Functions'
+own errors do (``States.Runtime``, outside the state's Retry and Catch).
 """
 
 from __future__ import annotations
 
+import contextvars
 import json
 import threading
 import time
@@ -51,7 +52,7 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.state_task_lambda import StateTaskLambda
 
 from local import moto_gaps
-from local.lambdas import FunctionTimedOut
+from local.lambdas import kill_invocation
 
 #: The writes of DynamoDB (the reads are GetItem, Query, Scan, BatchGetItem...).
 DYNAMODB_WRITES = frozenset({"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"})
@@ -218,7 +219,10 @@ def _normalised(spec: dict[str, Any]) -> dict[str, Any]:
 
 _books: list[AwsFaults] = []
 _books_lock = threading.Lock()
-_running_task = threading.local()  # (state, job) while a Task's work runs on this thread
+#: (state, job) while a Task's work runs in this context (the local Lambda runtime carries it to the handler)
+_running_task: contextvars.ContextVar[tuple[str | None, str | None]] = contextvars.ContextVar(
+    "local_aws_faults_task", default=(None, None)
+)
 
 
 def _call_of(event_name: str, request: AWSPreparedRequest) -> AwsCall:
@@ -231,7 +235,7 @@ def _call_of(event_name: str, request: AWSPreparedRequest) -> AwsCall:
         except ValueError:
             params = {}
     key = _s3_key(request.url) if service == "s3" else None
-    state, job = getattr(_running_task, "task", (None, None))
+    state, job = _running_task.get()
     call_id = _header(request, "amz-sdk-invocation-id") or str(id(request))
     return AwsCall(service, operation, state, job, key, params, call_id)
 
@@ -277,11 +281,10 @@ def _before_send(
             fault = book._fault_for(call)
             if fault is None:
                 continue
-            if fault.kill == "before":
-                raise FunctionTimedOut(f"killed before {call.service} {call.operation}")
             if fault.kill == "after":
                 _original_before_send(self, event_name, request, **kwargs)
-                raise FunctionTimedOut(f"killed after {call.service} {call.operation}")
+            if fault.kill is not None:
+                kill_invocation()
             code, status = fault.error()
             return _error_response(request, call.service, code, status)
     return _original_before_send(self, event_name, request, **kwargs)
@@ -291,12 +294,11 @@ def _attributed(original: Callable[[Any, Any], None]) -> Callable[[Any, Any], No
     """Calls made on this thread while a Task's work runs belong to that Task's state and execution."""
 
     def _eval_execution(self: Any, env: Any) -> None:
-        previous = getattr(_running_task, "task", (None, None))
-        _running_task.task = (self.name, _execution_name(env))
+        token = _running_task.set((self.name, _execution_name(env)))
         try:
             original(self, env)
         finally:
-            _running_task.task = previous
+            _running_task.reset(token)
 
     return _eval_execution
 

@@ -35,12 +35,6 @@ def records_the_task_id(call: AwsCall) -> bool:
     return "#task_id = :task_id" in call.params.get("UpdateExpression", "")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a create step stopped by its timeout after it recorded its task still ends the job FAILED "
-    "(SubmitOutcomeUnknown: 'the task is tracked on the job record'), and the tracked task is cancelled "
-    "instead of followed to its video",
-)
 def test_the_submit_lambda_killed_after_runway_accepted(pipeline: LocalPipeline, aws: AwsFaults) -> None:
     # GIVEN the submit Lambda dies of its timeout just after Runway accepted the task and its id was recorded
     kill = aws.kill("dynamodb", "UpdateItem", state=SUBMIT_STATES, where=records_the_task_id, after=True)
