@@ -71,14 +71,19 @@ class Run:
         self.aws.on_task(state, lambda job_id: action(), job=self.job_id, times=times)
 
     def when_running(self, action: Callable[[], None]) -> None:
-        """Run ``action`` on a thread of its own once the job's Runway task is RUNNING (never, if the job
-        ends first)."""
+        """Run ``action`` on a thread of its own once the job's Runway task is RUNNING (never, if the task
+        ends first). Watched from the simulator's own view: cheap enough to see a few seconds of RUNNING."""
 
         def watch() -> None:
-            while (record := self.pipeline.job(self.job_id) or {}).get("finished_at") is None:
-                task_id = record.get("task_id")
-                if task_id and (self.sim.task(str(task_id)) or {}).get("status") == "RUNNING":
+            while True:
+                task = next(
+                    (t for t in self.sim.created_tasks() if t.body.get("promptText") == self.prompt), None
+                )
+                status = (self.sim.task(task.id) or {}).get("status") if task else None
+                if status == "RUNNING":
                     action()
+                    return
+                if status not in (None, "PENDING", "THROTTLED"):
                     return
                 time.sleep(0.02)
 
@@ -144,7 +149,7 @@ FAULTS: list[tuple[str, Callable[[Run], None]]] = [
     ("THROTTLED past the deadline", lambda r: _on_create(r, "throttle", seconds=100_000)),
     (
         "cancel while RUNNING",
-        lambda r: r.when_running(lambda: api(r.pipeline, "DELETE", f"/generations/{r.job_id}")),
+        lambda r: r.when_running(lambda: one_api_call(api, r.pipeline, "DELETE", f"/generations/{r.job_id}")),
     ),
     (
         "StopExecution mid-generation",
@@ -188,6 +193,16 @@ FAULTS: list[tuple[str, Callable[[Run], None]]] = [
     ("429 storm on polls", lambda r: _task_error(r, 429)),
     ("SAFETY.OUTPUT", lambda r: _on_create(r, "task_failure", code="SAFETY.OUTPUT.VIDEO")),
 ]
+
+
+_api_lock = threading.Lock()
+
+
+def one_api_call(call: Callable[..., Any], *args: Any) -> Any:
+    """One API invocation at a time: concurrent invocations of one local function share its module, where the
+    API's resolver keeps the request it serves (a Lambda container serves one request at a time)."""
+    with _api_lock:
+        return call(*args)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -317,10 +332,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"fault: job {i:3d} {name}", file=sys.stderr)
         started = time.monotonic()
 
-        # One POST at a time: concurrent invocations of one local function share its module, and the API's
-        # resolver keeps the request it serves on the module (a Lambda container serves one at a time).
         for i, prompt in enumerate(prompts):
-            job_id = post_generation(pipeline, {"model": "gen4.5", "prompt": prompt, "duration": 5}, keys[i])
+            request = {"model": "gen4.5", "prompt": prompt, "duration": 5}
+            job_id = one_api_call(post_generation, pipeline, request, keys[i])
             if job_id != job_ids[i]:
                 raise RuntimeError(f"job {i}: the API started {job_id}, not {job_ids[i]}")
         settle(pipeline, job_ids, args.timeout)
