@@ -15,7 +15,7 @@ DURATION ?=
 TIME_SCALE ?=
 PORT ?= 8787
 
-.PHONY: dev lint test sam-check unit e2e demo simulator openapi bench build validate clean
+.PHONY: dev lint test sam-check unit e2e faults demo simulator openapi bench load build validate clean
 
 dev: $(VENV)/.installed
 
@@ -50,6 +50,10 @@ unit: dev
 e2e: dev
 	$(PY) -m pytest -m e2e
 
+# The fault suite (tests/faults): scripted Runway and AWS failures through the local pipeline.
+faults: dev
+	$(PY) -m pytest -m faults -n 2 --dist loadgroup
+
 demo: dev
 	$(PY) -m local.runner --prompt "$(PROMPT)" $(if $(TIME_SCALE),--time-scale "$(TIME_SCALE)") \
 		$(if $(MODEL),--model "$(MODEL)") $(if $(IMAGE),--image "$(IMAGE)") $(if $(VIDEO),--video "$(VIDEO)") \
@@ -64,6 +68,10 @@ openapi: dev
 
 bench: dev
 	$(PY) bench/run.py
+
+# 200 concurrent jobs through the local stack, one in ten with a fault; fails if anything is lost or doubled.
+load: dev
+	$(PY) bench/load.py
 
 $(SAM_VENV)/.installed:
 	$(PYTHON) -m venv $(SAM_VENV)

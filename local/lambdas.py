@@ -13,6 +13,7 @@ imports it holds that function's environment, afterwards the values every functi
 
 from __future__ import annotations
 
+import contextvars
 import importlib.util
 import json
 import logging
@@ -42,6 +43,31 @@ RUNTIME_ENV = {"POWERTOOLS_TRACE_DISABLED": "true", "POWERTOOLS_METRICS_DISABLED
 ASYNC_RETRY_DELAYS = (60.0, 120.0)  # Lambda's delays before the retries of an asynchronous invocation
 CLOSE_WAIT_SECONDS = 15.0  # how long closing a stack waits for running asynchronous invocations
 _import_lock = threading.Lock()
+
+
+@dataclass
+class _Invocation:
+    """One synchronous invocation, as its caller waits for it."""
+
+    over: threading.Event = field(default_factory=threading.Event)
+    killed: bool = False
+
+
+_invocation_over: contextvars.ContextVar[_Invocation | None] = contextvars.ContextVar(
+    "local_lambda_invocation", default=None
+)
+
+
+def kill_invocation() -> None:
+    """End the invocation running on this thread as Lambda's timeout does (called by a scripted fault,
+    ``local.aws_faults``): its caller gets ``Sandbox.Timedout`` at once, and this thread stops where it is
+    for good, as a frozen sandbox: no more of the handler runs, not even its ``except``/``finally`` blocks."""
+    invocation = _invocation_over.get()
+    if invocation is None:
+        raise RuntimeError("kill_invocation() outside a local Lambda invocation")
+    invocation.killed = True
+    invocation.over.set()
+    threading.Event().wait()
 
 
 class LambdaContext:
@@ -92,12 +118,34 @@ class LocalFunction:
     closing: threading.Event = field(default_factory=threading.Event, repr=False)
 
     def invoke(self, body: Any, response_headers: dict[str, Any]) -> bytes:
-        """Run the handler on a JSON body; an exception becomes an ``Unhandled`` error payload."""
-        try:
-            return json.dumps(self.handler(_parse(body), LambdaContext(self.spec))).encode()
-        except Exception as exc:  # the runtime reports every exception to the caller
+        """Run the handler on a JSON body; an exception becomes an ``Unhandled`` error payload.
+
+        The handler runs on a thread of its own (with the caller's context variables), so that a killed
+        invocation (:func:`kill_invocation`) can leave it stopped while the caller gets Lambda's answer.
+        """
+        invocation = _Invocation()
+        answer: list[bytes] = []
+
+        def run() -> None:
+            _invocation_over.set(invocation)
+            try:
+                answer.append(json.dumps(self.handler(_parse(body), LambdaContext(self.spec))).encode())
+            except Exception as exc:  # the runtime reports every exception to the caller
+                response_headers["x-amz-function-error"] = "Unhandled"
+                answer.append(json.dumps(_error_payload(exc)).encode())
+            finally:
+                invocation.over.set()
+
+        context = contextvars.copy_context()
+        name = f"lambda-{self.spec.logical_id}"
+        threading.Thread(target=context.run, args=(run,), name=name, daemon=True).start()
+        invocation.over.wait()
+        if invocation.killed or not answer:
             response_headers["x-amz-function-error"] = "Unhandled"
-            return json.dumps(_error_payload(exc)).encode()
+            message = f"Task timed out after {self.spec.timeout:.2f} seconds"
+            payload = {"errorType": "Sandbox.Timedout", "errorMessage": message, "stackTrace": []}
+            return json.dumps(payload).encode()
+        return answer[0]
 
     def invoke_async(self, body: Any) -> AsyncInvocation:
         """Queue an ``Event`` invocation: the handler runs on its own thread; this returns at once."""

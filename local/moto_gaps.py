@@ -17,6 +17,7 @@ import types
 from typing import Any, Protocol
 
 from moto.awslambda_simple.models import LambdaSimpleBackend
+from moto.dynamodb.responses import DynamoHandler
 from moto.events.models import Rule, events_backends
 from moto.s3 import notifications
 from moto.s3.responses import S3Response
@@ -171,6 +172,21 @@ def _terminated(self: BaseExecutionWorkerCommunication) -> None:
 _retrier_time = types.SimpleNamespace(**{k: getattr(time, k) for k in dir(time) if not k.startswith("__")})
 _retrier_time.sleep = lambda seconds: time.sleep(max(seconds, 0) * time_scale())
 
+# Gap: moto's DynamoDB checks a write's ConditionExpression and then writes, without a lock: two concurrent
+# conditional writes (the same S3 event delivered twice at once) can both succeed, which DynamoDB never
+# allows. Patch: writes are applied one at a time.
+_dynamodb_writes = threading.Lock()
+_WRITE_ACTIONS = ("put_item", "update_item", "delete_item", "batch_write_item", "transact_write_items")
+
+
+def _one_write_at_a_time(action: Any) -> Any:
+    def write(self: DynamoHandler) -> Any:
+        with _dynamodb_writes:
+            return action(self)
+
+    return write
+
+
 _original_invoke = LambdaSimpleBackend.invoke
 _original_invoke_awslambda = notifications._invoke_awslambda
 _original_key_response = S3Response.key_response
@@ -184,6 +200,15 @@ _PATCHES: list[tuple[Any, str, Any, Any]] = [  # (owner, attribute, patch, origi
     (WaitFunction, "_wait_interval", _wait_interval, WaitFunction._wait_interval),
     (retrier_decl, "time", _retrier_time, retrier_decl.time),
     (BaseExecutionWorkerCommunication, "terminated", _terminated, _original_terminated),
+    *(
+        (
+            DynamoHandler,
+            name,
+            _one_write_at_a_time(getattr(DynamoHandler, name)),
+            getattr(DynamoHandler, name),
+        )
+        for name in _WRITE_ACTIONS
+    ),
 ]
 
 

@@ -41,8 +41,9 @@ Tasks
     Outputs are real H.264 MP4 files generated on the fly (``prores`` -> the same stream in a .mov, not real
     ProRes; ``png_sequence`` and other image-sequence formats -> a .zip of real PNGs).
 
-Faults: ``sim.inject(kind, times=1, method=None, path=None, **params)``
-    ``path`` is a glob (``/v1/tasks/*``); ``times=None`` means forever. Kinds and params:
+Faults: ``sim.inject(kind, times=1, method=None, path=None, body=None, **params)``
+    ``path`` is a glob (``/v1/tasks/*``); ``body`` matches requests whose JSON body has those top-level
+    values (``{"promptText": "..."}``: one job's creates); ``times=None`` means forever. Kinds and params:
 
     - ``http_error``: answer ``status`` (500) with ``{"error": message}``; ``retry_after`` adds a
       ``retry-after`` header. ``rate_limit`` is one with status 429 and retry_after=1.
@@ -64,12 +65,13 @@ Faults: ``sim.inject(kind, times=1, method=None, path=None, **params)``
 
 Inspection: ``sim.requests`` (every request: method, path, headers, parsed JSON body, status, faults
     fired), ``sim.created_tasks()`` (id, endpoint, model, body, created_at), ``sim.task(id)``,
+    ``sim.output_digest(id, n)`` (bytes and SHA-256 of output n, whole),
     ``sim.engine.upload_for_uri(runway_uri)`` (the stored upload or None), ``sim.credit_balance``,
     ``sim.reset()``.
 
 Control endpoints (no auth), to script a simulator in another process (``python -m local.simulator``):
     ``GET /_simulator/health``; ``POST /_simulator/reset``; ``POST /_simulator/faults`` with
-    ``{"kind", "times", "method", "path", "params": {...}}`` (returns the fault);
+    ``{"kind", "times", "method", "path", "body", "params": {...}}`` (returns the fault);
     ``GET|DELETE /_simulator/faults``; ``GET /_simulator/requests``; ``GET /_simulator/tasks``;
     ``POST /_simulator/settings`` with ``{"creditBalance": n}``.
 """

@@ -23,7 +23,8 @@ _ids = itertools.count(1)
 
 @dataclass
 class Fault:
-    """One scripted fault, matching ``method`` (exact) and ``path`` (a glob such as ``/v1/tasks/*``).
+    """One scripted fault, matching ``method`` (exact), ``path`` (a glob such as ``/v1/tasks/*``) and
+    ``body`` (top-level fields the request's JSON body must have, e.g. ``{"promptText": "..."}``).
 
     ``times=None`` means forever; ``params`` are per kind (see the package docstring).
     """
@@ -33,6 +34,7 @@ class Fault:
     method: str | None = None
     path: str | None = None
     params: dict[str, Any] = field(default_factory=dict)
+    body: dict[str, Any] | None = None
     id: int = field(default_factory=lambda: next(_ids))
     fired: int = 0
 
@@ -42,9 +44,14 @@ class Fault:
         if self.method:
             self.method = self.method.upper()
 
-    def matches(self, method: str, path: str) -> bool:
-        return (not self.method or self.method == method) and (
-            not self.path or fnmatch.fnmatchcase(path, self.path)
+    def matches(self, method: str, path: str, body: Any = None) -> bool:
+        return (
+            (not self.method or self.method == method)
+            and (not self.path or fnmatch.fnmatchcase(path, self.path))
+            and (
+                not self.body
+                or (isinstance(body, dict) and all(body.get(k) == v for k, v in self.body.items()))
+            )
         )
 
 
@@ -60,13 +67,13 @@ class FaultBook:
             self._faults.append(fault)
         return fault
 
-    def take(self, kinds: set[str], method: str, path: str) -> list[Fault]:
+    def take(self, kinds: set[str], method: str, path: str, body: Any = None) -> list[Fault]:
         """Consume and return every matching fault of ``kinds`` (at most one per kind, oldest first)."""
         taken: list[Fault] = []
         seen: set[str] = set()
         with self._lock:
             for fault in list(self._faults):
-                if fault.kind not in kinds or fault.kind in seen or not fault.matches(method, path):
+                if fault.kind not in kinds or fault.kind in seen or not fault.matches(method, path, body):
                     continue
                 seen.add(fault.kind)
                 fault.fired += 1

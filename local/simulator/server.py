@@ -138,12 +138,13 @@ class RunwaySimulator:
         times: int | None = 1,
         method: str | None = None,
         path: str | None = None,
+        body: dict[str, Any] | None = None,
         **params: Any,
     ) -> Fault:
         """Script a fault (kinds and their params are listed in the package docstring)."""
         if kind == "rate_limit":
             kind, params = "http_error", {**_RATE_LIMIT, **params}
-        fault = Fault(kind, times, method, path, params)
+        fault = Fault(kind, times, method, path, params, body)
         logger.info("fault scripted: %s", fault)
         return self.faults.add(fault)
 
@@ -175,6 +176,22 @@ class RunwaySimulator:
         """The task as ``GET /v1/tasks/{id}`` would show it now (None if unknown or deleted)."""
         task = self.engine.get(task_id)
         return None if task is None else self._task_json(task)
+
+    def output_digest(self, task_id: str, index: int) -> tuple[int, str]:
+        """``(bytes, SHA-256)`` of output ``index`` of a task, whole, as its download serves it (no request is
+        made or recorded; a deleted task still counts)."""
+        with self.engine.lock:
+            task = self.engine.tasks[task_id]
+        spec = self._video_spec(task, index)
+        if task.outputs.extension == "zip":
+            chunks: Any = iter([_zip_cache(spec)])
+        else:
+            chunks = VideoFile(spec, task.outputs.extension).iter_bytes()
+        digest, size = hashlib.sha256(), 0
+        for chunk in chunks:
+            digest.update(chunk)
+            size += len(chunk)
+        return size, digest.hexdigest()
 
     # --- helpers used by the handler ---
 
@@ -335,7 +352,7 @@ class _Handler(BaseHTTPRequestHandler):
                     self._send(500, {"error": "Simulator internal error"})
 
     def _apply_request_faults(self, record: RecordedRequest, path: str) -> None:
-        for fault in self.sim.faults.take(REQUEST_KINDS, self.command, path):
+        for fault in self.sim.faults.take(REQUEST_KINDS, self.command, path, record.body):
             record.faults.append(fault.kind)
             logger.info("fault %s fired on %s %s", fault.kind, self.command, path)
             params = fault.params
@@ -422,7 +439,7 @@ class _Handler(BaseHTTPRequestHandler):
                 )
             kwargs: dict[str, Any] = {}
             outputs = OutputPlan(extension=extension_for(body.get("outputFormat")))
-            for fault in sim.faults.take(TASK_KINDS, "POST", record.path):
+            for fault in sim.faults.take(TASK_KINDS, "POST", record.path, body):
                 record.faults.append(fault.kind)
                 params = fault.params
                 if fault.kind == "task_failure":
@@ -617,7 +634,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _inject(self, body: Any) -> Fault:
         spec = body if isinstance(body, dict) else {}
-        where = {k: spec[k] for k in ("times", "method", "path") if k in spec}
+        where = {k: spec[k] for k in ("times", "method", "path", "body") if k in spec}
         try:
             return self.sim.inject(str(spec.get("kind")), **where, **(spec.get("params") or {}))
         except (ValueError, TypeError) as exc:
