@@ -22,11 +22,6 @@ def create_statuses(pipeline: LocalPipeline, path: str = CREATE) -> list[int | N
     return [r.status for r in runway_requests(pipeline, "POST", path)]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="regression on main (6c2b344): a create Runway refused (429/5xx) leaves create_sent_at behind, so "
-    "the retried create step raises SubmitOutcomeUnknown and the job fails with no task",
-)
 def test_a_429_storm_on_create_is_ridden_out_with_one_task(pipeline: LocalPipeline) -> None:
     # GIVEN Runway answers 429 to the next five creates
     pipeline.simulator.inject("rate_limit", times=5, method="POST", path=CREATE)
@@ -44,11 +39,6 @@ def test_a_429_storm_while_polling_is_ridden_out(pipeline: LocalPipeline) -> Non
     assert_ending(pipeline, pipeline.start_job(REQUEST), SUCCEEDED)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="regression on main (6c2b344): a create Runway refused (429/5xx) leaves create_sent_at behind, so "
-    "the retried create step raises SubmitOutcomeUnknown and the job fails with no task",
-)
 def test_a_5xx_burst_on_create_is_retried_without_a_second_task(pipeline: LocalPipeline) -> None:
     # GIVEN Runway answers 503 to the next three creates (no task was created by them)
     pipeline.simulator.inject("http_error", times=3, method="POST", path=CREATE, status=503)
@@ -134,11 +124,6 @@ def test_insufficient_credits_fail_the_job_without_a_task(pipeline: LocalPipelin
     assert settled.record.get("task_id") is None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="regression on main (6c2b344): a create Runway refused (429/5xx) leaves create_sent_at behind, so "
-    "the retried create step raises SubmitOutcomeUnknown and the job fails with no task",
-)
 def test_an_s3_input_is_uploaded_to_runway_once_across_create_retries(
     pipeline: LocalPipeline, tmp_path: Path
 ) -> None:
