@@ -244,7 +244,8 @@ def test_runway_rejection_records_no_task(world: World) -> None:
         world.submit()
     record = world.jobs.get("job-1")
     assert record is not None and "task_id" not in record and "attempts" not in record
-    assert record["create_attempt"] == 1  # the create that was refused
+    # the refused create is not left marked as sent: Runway answered, so nothing is unknown about it
+    assert "create_attempt" not in record and "create_sent_at" not in record
 
 
 def test_failed_save_cancels_the_new_task(world: World) -> None:
