@@ -115,6 +115,13 @@ def test_keys_are_scoped_to_the_caller(api):
         (json.dumps({**REQUEST, "colour": "blue"}), 422, "colour"),
         (json.dumps({**REQUEST, "ratio": "1:1", "duration": 99}), 422, "ratio"),
         (json.dumps({**REQUEST, "webhook_url": "http://hooks.example.com/x"}), 422, "https"),
+        ('{"prompt": "a boat \\ud800"}', 422, "surrogate"),
+        (json.dumps({"prompt": "a\u0000boat"}), 422, "control character"),
+        (json.dumps({**REQUEST, "options": {"a": json.loads("[" * 20 + "]" * 20)}}), 422, "nested deeper"),
+        ('{"prompt": "x", "options": {"a": ' + "[" * 900 + "]" * 900 + "}}", 422, "nested deeper"),
+        (json.dumps({**REQUEST, "seed": -1}), 422, "greater than or equal to 0"),
+        (json.dumps({**REQUEST, "seed": 2**32}), 422, "4294967295"),
+        (json.dumps({**REQUEST, "model": ""}), 422, "model"),
     ],
     ids=[
         "malformed",
@@ -126,6 +133,13 @@ def test_keys_are_scoped_to_the_caller(api):
         "extra-field",
         "two-problems",
         "http-webhook",
+        "lone-surrogate",
+        "control-character",
+        "deep-options",
+        "900-deep",
+        "negative-seed",
+        "seed-past-uint32",
+        "empty-model",
     ],
 )
 def test_bad_input_is_a_4xx_listing_every_problem(api, raw, status, expected):

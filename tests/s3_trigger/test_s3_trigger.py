@@ -133,6 +133,9 @@ def test_keys_outside_inputs_never_start_anything(trigger, key):
     assert trigger.stack.table.scan()["Items"] == []
 
 
+DEEP = b"[" * 900 + b"]" * 900  # JSON nested 900 deep
+
+
 @pytest.mark.parametrize(
     ("key", "body", "metadata", "reason"),
     [
@@ -142,8 +145,24 @@ def test_keys_outside_inputs_never_start_anything(trigger, key):
         ("inputs/wrong.json", json.dumps({"prompt": "x", "model": "gen5"}).encode(), {}, "gen5"),
         ("inputs/long.png", PNG, {"duration": "long"}, "x-amz-meta-duration"),
         ("inputs/bad-model.mp4", b"\0" * 8, {"model": "gen4_aleph"}, "aleph2"),
+        ("inputs/surrogate.json", b'{"prompt": "a boat \\ud800"}', {}, "lone UTF-16 surrogate"),
+        (
+            "inputs/deep.json",
+            b'{"prompt": "x", "options": {"a": ' + b"[" * 900 + b"]" * 900 + b"}}",
+            {},
+            "nested",
+        ),
     ],
-    ids=["txt", "bad-json", "json-list", "unknown-model", "bad-duration", "retired-model"],
+    ids=[
+        "txt",
+        "bad-json",
+        "json-list",
+        "unknown-model",
+        "bad-duration",
+        "retired-model",
+        "surrogate",
+        "deep",
+    ],
 )
 def test_files_that_cannot_become_a_job_are_rejected_with_a_reason(trigger, key, body, metadata, reason):
     # WHEN such a file lands in inputs/

@@ -209,7 +209,7 @@ def test_pydantic_errors_become_one_sentence_per_field() -> None:
         "(or left out to infer it from the inputs), not 'x'",
         "character_type must be image or video, not 'audio'",
         "duration must be a whole number of seconds or auto, not True",
-        "seed must be a whole number, not '7'",
+        "seed must be a whole number from 0 to 4294967295, not '7'",
         'options must be an object of extra wire fields, e.g. {"audio": true}, not []',
         "unknown field colour; accepted fields: model, task, prompt, image, last_image, video, character, "
         "character_type, reference, ratio, resolution, duration, seed, options, webhook_url",

@@ -8,12 +8,40 @@ validates its execution input with it (StartExecution is a public entry too), an
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Literal, get_args
+from typing import Annotated, Any, Literal, get_args
 
 import pydantic
-from pydantic import BaseModel, ConfigDict, StrictInt
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, model_validator
 
 from videogen.core.errors import InvalidRequest
+
+MAX_SEED = 4_294_967_295
+MAX_DEPTH = 16
+#: Control characters other than tab, line feed and carriage return.
+_CONTROL = {chr(c) for c in range(32) if chr(c) not in "\t\n\r"} | {chr(127)}
+
+
+def hostile_text_problem(value: Any) -> str | None:
+    """Why ``value`` (a JSON value) cannot be accepted, or None; walked without recursion."""
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            return f"nested deeper than {MAX_DEPTH} levels"
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return "text holds an invalid character (a lone UTF-16 surrogate)"
+            if not _CONTROL.isdisjoint(item):
+                return "text holds a control character"
+        elif isinstance(item, Mapping):
+            stack.extend((key, depth + 1) for key in item)
+            stack.extend((v, depth + 1) for v in item.values())
+        elif isinstance(item, list | tuple):
+            stack.extend((v, depth + 1) for v in item)
+    return None
+
 
 Endpoint = Literal["text_to_video", "image_to_video", "video_to_video", "character_performance"]
 ENDPOINTS: tuple[str, ...] = get_args(Endpoint)
@@ -24,7 +52,7 @@ class GenerationRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid", protected_namespaces=())
 
-    model: str | None = None  # None -> the default model for the task
+    model: Annotated[str, Field(min_length=1, max_length=64)] | None = None  # None -> the default model
     task: Endpoint | None = None  # None -> inferred from the inputs
     prompt: str | None = None
     image: str | None = None  # first frame: https://, data:, runway:// or s3://bucket/key
@@ -36,9 +64,22 @@ class GenerationRequest(BaseModel):
     ratio: str | None = None
     resolution: str | None = None
     duration: StrictInt | Literal["auto"] | None = None  # strict: "5" and true are not durations
-    seed: StrictInt | None = None
+    seed: Annotated[StrictInt, Field(ge=0, le=MAX_SEED)] | None = None
     options: dict[str, Any] = {}  # further wire fields (camelCase), validated like the rest
     webhook_url: str | None = None  # used by the notification step; never sent to Runway
+
+    @model_validator(mode="before")
+    @classmethod
+    def _refuse_hostile_text(cls, value: Any) -> Any:
+        """Refuse what JSON can carry but no later step can store or send: text with lone surrogates or
+        control characters, and ``options`` nested deeper than MAX_DEPTH (checked without recursion)."""
+        if not isinstance(value, Mapping):
+            return value
+        for name, field_value in value.items():
+            problem = hostile_text_problem(field_value)
+            if problem:
+                raise ValueError(f"{name}: {problem}")
+        return value
 
     def plain(self) -> dict[str, Any]:
         """The request as recorded and passed on: only the fields that were given."""
@@ -59,7 +100,7 @@ class GenerationRequest(BaseModel):
 
 _FIELD_HINTS = {
     "duration": "duration must be a whole number of seconds or auto",
-    "seed": "seed must be a whole number",
+    "seed": f"seed must be a whole number from 0 to {MAX_SEED}",
     "task": "task must be one of " + ", ".join(ENDPOINTS) + " (or left out to infer it from the inputs)",
     "character_type": "character_type must be image or video",
     "options": 'options must be an object of extra wire fields, e.g. {"audio": true}',
@@ -73,7 +114,9 @@ def readable_errors(exc: pydantic.ValidationError) -> list[str]:
     for error in exc.errors():
         loc = error["loc"]
         name = str(loc[0]) if loc else "request"
-        if error["type"] == "extra_forbidden":
+        if error["type"] == "value_error" and not loc:  # the model's own check names the field itself
+            sentences.setdefault(str(error["msg"]), str(error["msg"]).removeprefix("Value error, "))
+        elif error["type"] == "extra_forbidden":
             sentences.setdefault(name, f"unknown field {name}; accepted fields: {accepted}")
         elif name in _FIELD_HINTS:
             sentences.setdefault(name, f"{_FIELD_HINTS[name]}, not {error['input']!r}")
