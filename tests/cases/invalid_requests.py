@@ -377,6 +377,16 @@ INVALID_GENERATION_REQUESTS: list[InvalidGenerationRequest] = [
         ),
     ),
     InvalidGenerationRequest(
+        "gen4-turbo-duration-past-10",
+        {"model": "gen4_turbo", "prompt": "a boat", "image": IMAGE, "duration": 11},
+        ("duration 11 is outside 2-10 for gen4_turbo",),
+    ),
+    InvalidGenerationRequest(
+        "gen4-turbo-duration-absurd",
+        {"model": "gen4_turbo", "prompt": "a boat", "image": IMAGE, "duration": 99999},
+        ("duration 99999 is outside 2-10 for gen4_turbo",),
+    ),
+    InvalidGenerationRequest(
         "image-with-text-task",
         {"prompt": "a boat", "image": IMAGE, "task": "text_to_video"},
         ("image cannot be used with task text_to_video",),

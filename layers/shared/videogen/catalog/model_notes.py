@@ -118,6 +118,7 @@ MODELS: dict[str, dict[str, Any]] = {
         "best_for": "Budget image to video: fast and cheap; needs an input image.",
         "credits_per_second": 5,
         "prompt_limit": (1000, "utf16"),
+        "ranges": {"duration": (2, 10)},  # the SDK documents no range; Runway's docs give 2-10 s
         "defaults": {"ratio": "1280:720"},
     },
     "aleph2": {
