@@ -180,3 +180,22 @@ def test_data_uri_is_moved_to_s3_before_the_execution(api):
     execution = api.stack.executions()[0]
     sfn_input = api.stack.client("stepfunctions").describe_execution(executionArn=execution["executionArn"])
     assert "data:" not in sfn_input["input"]
+
+
+@pytest.mark.parametrize(
+    ("uri", "expected"),
+    [
+        ("s3://someone-elses-bucket/uploads/a/frame.png", "is not in this stack's bucket"),
+        ("s3://{bucket}/outputs/other-job/0.mp4", "must be an object under inputs/ or uploads/"),
+        ("s3://{bucket}/uploads/../outputs/other-job/0.mp4", "must be an object under inputs/ or uploads/"),
+    ],
+    ids=["other-bucket", "outputs-prefix", "dot-dot"],
+)
+def test_s3_inputs_outside_the_stacks_input_prefixes_are_refused_at_once(api, uri, expected):
+    # WHEN a request names an s3:// input outside this stack's bucket and its input/upload prefixes
+    body = {"prompt": "sail", "model": "gen4_turbo", "image": uri.format(bucket=api.stack.bucket)}
+    response = api("POST", "/generations", body=body)
+    # THEN 422 says why, and no job was started
+    assert response["statusCode"] == 422
+    assert expected in json.dumps(response_json(response))
+    assert api.stack.executions() == []

@@ -19,6 +19,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from videogen.catalog.translate import PreparedRequest, prepare
+from videogen.core import media
 from videogen.core.clock import SYSTEM_CLOCK, Clock, format_time
 from videogen.core.errors import IdempotencyConflict, InvalidRequest, PipelineUnavailable
 from videogen.core.job import JobStatus
@@ -67,11 +68,12 @@ class JobIntake:
         self._clock = clock
 
     def validate(
-        self, request: GenerationRequest | Mapping[str, Any]
+        self, request: GenerationRequest | Mapping[str, Any], *, bucket: str | None = None
     ) -> tuple[GenerationRequest, PreparedRequest]:
         """The parsed request and its prepared Runway body; InvalidRequest lists every problem."""
         parsed = GenerationRequest.parse(request)
         prepared = prepare(parsed, default_model=self.settings.default_model)
+        self._check_s3_inputs(parsed, bucket or self.settings.output_bucket)
         if parsed.webhook_url is not None:
             try:
                 check_webhook_url(
@@ -82,6 +84,22 @@ class JobIntake:
             except InvalidWebhookUrl as exc:
                 raise InvalidRequest([f"webhook_url: {exc.message}"]) from None
         return parsed, prepared
+
+    def _check_s3_inputs(self, parsed: GenerationRequest, bucket: str) -> None:
+        """``s3://`` inputs must be objects of this stack's bucket under its input or upload prefix."""
+        prefixes = (self.settings.input_prefix, self.settings.upload_prefix)
+        problems = []
+        for name in media.REQUEST_MEDIA_FIELDS:
+            uri = getattr(parsed, name)
+            if not isinstance(uri, str) or uri[:5].lower() != "s3://":
+                continue
+            named_bucket, _, key = uri[5:].partition("/")
+            if named_bucket != bucket:
+                problems.append(f"{name}: {uri} is not in this stack's bucket {bucket}")
+            elif ".." in key.split("/") or not key.startswith(prefixes):
+                problems.append(f"{name}: {uri} must be an object under {' or '.join(prefixes)} of {bucket}")
+        if problems:
+            raise InvalidRequest(problems)
 
     def create(
         self,
@@ -98,7 +116,7 @@ class JobIntake:
         bucket). Raises InvalidRequest, IdempotencyConflict or PipelineUnavailable.
         """
         context = context or IntakeContext()
-        parsed, prepared = self.validate(request)
+        parsed, prepared = self.validate(request, bucket=bucket)
         derived = job_id is not None
         job_id = job_id or new_job_id()
         plain = parsed.plain()
