@@ -30,6 +30,7 @@ from videogen.core.job import ACTIVE_TASK_STATUSES, FINAL_STATUSES, JobStatus, T
 from videogen.core.settings import Settings
 from videogen.pipeline.lifecycle import Ending, Lifecycle, ending_of
 from videogen.pipeline.lost_create import flag_lost_create, lost_attempt
+from videogen.pipeline.submit import state_from_record
 from videogen.pipeline.task_state import TaskState
 from videogen.runway.client import RunwayClients
 from videogen.runway.errors import runway_errors
@@ -261,20 +262,9 @@ class Reconciler:
         )
 
     def _state(self, record: Mapping[str, Any]) -> TaskState:
-        now = utc(self._clock.now())
-        submitted = parse_time(record.get("submitted_at")) or parse_time(record.get("created_at")) or now
-        return TaskState(
-            task_id=str(record["task_id"]),
-            endpoint=str(record.get("endpoint") or ""),
-            model=str(record.get("model") or ""),
-            status=TaskStatus.SUCCEEDED.value,
-            progress=1.0,
-            estimated_credits=record.get("estimated_credits"),
-            submitted_at=submitted,
-            deadline_at=parse_time(record.get("deadline_at")) or now,
-            next_wait_seconds=0,
-            checked_at=now,
-        )
+        """The recorded task as the archive step takes it: the create step's own rebuild, now SUCCEEDED."""
+        state = state_from_record(record, self.settings, utc(self._clock.now()))
+        return state.model_copy(update={"status": TaskStatus.SUCCEEDED.value, "progress": 1.0})
 
     # --- the sweep ---------------------------------------------------------------------------------------
 
