@@ -13,10 +13,25 @@ ROOT = Path(__file__).resolve().parent.parent
 EVENTS_DIR = ROOT / "events"
 
 
-def load_event(name: str) -> dict[str, Any]:
-    """Read ``events/<name>`` (the same files ``sam local invoke -e`` takes)."""
+#: The IAM principal of the API events in events/ (the owner of the jobs they create and may see).
+EVENT_CALLER = "arn:aws:iam::123456789012:user/video-producer"
+_NOT_GIVEN: Any = object()
+
+
+def load_event(
+    name: str, *, user_arn: str | None = _NOT_GIVEN, api_key_id: str | None = _NOT_GIVEN
+) -> dict[str, Any]:
+    """Read ``events/<name>`` (the same files ``sam local invoke -e`` takes). For an API event, ``user_arn``
+    and ``api_key_id`` replace the caller identity API Gateway verified (None removes it)."""
     path = EVENTS_DIR / (name if name.endswith(".json") else f"{name}.json")
-    return json.loads(path.read_text(encoding="utf-8"))
+    event: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    identity = event.get("requestContext", {}).get("identity")
+    if identity is not None:
+        if user_arn is not _NOT_GIVEN:
+            identity["userArn"] = user_arn
+        if api_key_id is not _NOT_GIVEN:
+            identity["apiKeyId"] = api_key_id
+    return event
 
 
 @dataclass

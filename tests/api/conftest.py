@@ -5,16 +5,16 @@ from typing import Any
 
 import pytest
 
-from tests.support.entry_points import EntryStack, api_event, entry_stack
+from tests.support.entry_points import DEFAULT_CALLER, EntryStack, api_event, entry_stack
 
 
 class Api:
     """The API function, cold-started inside moto, called with API Gateway proxy events."""
 
-    def __init__(self, stack: EntryStack, context: Any) -> None:
+    def __init__(self, stack: EntryStack, context: Any, env: dict[str, str] | None = None) -> None:
         self.stack = stack
         self.context = context
-        self.handler = stack.load("ApiFunction")
+        self.handler = stack.load("ApiFunction", env)
         self.module = stack.modules["ApiFunction"]
         self.cancelled_tasks: list[str] = []
         self.runway_task_status = "RUNNING"  # what the cancel function finds when it reads the task
@@ -33,9 +33,11 @@ class Api:
         return self.handler(api_event(method, path, **kwargs), self.context)
 
     def put_job(self, job_id: str, **fields: Any) -> None:
+        """A job record as the pipeline leaves it; owned by the default caller unless ``owner`` is given."""
         from videogen.storage.job_store import JobStore
 
-        JobStore(self.stack.table).update(job_id, {"source": "api", "model": "gen4.5", **fields})
+        record = {"source": "api", "model": "gen4.5", "owner": DEFAULT_CALLER, **fields}
+        JobStore(self.stack.table).update(job_id, record)
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ from urllib.parse import unquote_plus
 import pytest
 
 from local.runner import LocalPipeline
-from tests.conftest import EVENTS_DIR, load_event
+from tests.conftest import EVENT_CALLER, EVENTS_DIR, load_event
 from tests.support.entry_points import TEST_WEBHOOK_SECRET, function_code
 from tests.support.template import load_template
 
@@ -180,7 +180,8 @@ def _seed_job(**fields: Any) -> Callable[[LocalPipeline, dict[str, Any], Any], N
     def seed(pipeline: LocalPipeline, event: dict[str, Any], context: Any) -> None:
         from videogen.storage.job_store import JobStore
 
-        JobStore(pipeline.jobs_table).update(JOB, {"source": "api", "model": "gen4.5", **fields})
+        record = {"source": "api", "model": "gen4.5", "owner": EVENT_CALLER, **fields}
+        JobStore(pipeline.jobs_table).update(JOB, record)
 
     return seed
 

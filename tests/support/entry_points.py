@@ -32,6 +32,8 @@ from tests.support.template import (
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
 TEST_WEBHOOK_SECRET = "whsec_" + base64.b64encode(b"entry-points-test-signing-key-32").decode()
+#: The IAM principal of an API event unless a test names another (the owner of the jobs it creates).
+DEFAULT_CALLER = f"arn:aws:iam::{ACCOUNT}:user/tester"
 PASS_DEFINITION = json.dumps({"StartAt": "Wait", "States": {"Wait": {"Type": "Pass", "End": True}}})
 
 
@@ -175,9 +177,11 @@ def api_event(
     raw_body: str | None = None,
     query: Mapping[str, str] | None = None,
     headers: Mapping[str, str] | None = None,
-    user_arn: str = "arn:aws:iam::123456789012:user/tester",
+    user_arn: str | None = DEFAULT_CALLER,
+    api_key_id: str | None = None,
 ) -> dict[str, Any]:
-    """An API Gateway REST proxy event (the shape of events/Api-*.json)."""
+    """An API Gateway REST proxy event (the shape of events/Api-*.json). ``user_arn`` is the SigV4 principal
+    API Gateway verified (ApiAuth=IAM), ``api_key_id`` the key it checked (ApiAuth=API_KEY); None: absent."""
     hdrs = {"Accept": "application/json", **(headers or {})}
     if body is not None or raw_body is not None:
         hdrs.setdefault("Content-Type", "application/json")
@@ -198,9 +202,9 @@ def api_event(
             "requestId": str(uuid.uuid4()),
             "identity": {
                 "userArn": user_arn,
-                "caller": "AIDATEST",
+                "caller": "AIDATEST" if user_arn else None,
                 "sourceIp": "127.0.0.1",
-                "apiKeyId": None,
+                "apiKeyId": api_key_id,
             },
             "resourcePath": "/{proxy+}",
             "httpMethod": method,

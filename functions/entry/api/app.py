@@ -1,7 +1,8 @@
 """HTTP API of the pipeline (API Gateway REST API, one Lambda, Powertools Event Handler with OpenAPI).
 
-Routes: POST/GET /generations, GET/DELETE /generations/{job_id}, GET /models, POST /uploads,
-GET /openapi.json.
+Routes: POST/GET /generations, GET/DELETE /generations/{job_id}, POST /generations/{job_id}/retry,
+GET /models, POST /uploads, GET /openapi.json. Jobs belong to their caller (``videogen.intake.callers``):
+every /generations route sees only the caller's jobs, unless the caller is one of ADMIN_PRINCIPALS.
 Every rule lives in ``videogen.intake``; this module parses, calls one method and shapes the answer.
 """
 
@@ -25,6 +26,7 @@ from botocore.config import Config
 
 from videogen.catalog import catalog_document
 from videogen.core.errors import (
+    CallerNotIdentified,
     IdempotencyConflict,
     InvalidIdempotencyKey,
     InvalidPageToken,
@@ -51,6 +53,7 @@ from videogen.intake.api_models import (
     describe_invalid_input,
 )
 from videogen.intake.api_service import GenerationService, idempotency_config, make_idempotent_create
+from videogen.intake.callers import Caller, admin_owners, api_caller
 from videogen.intake.cancellation import CancelFunction, JobCanceller
 from videogen.intake.job_intake import JobIntake
 from videogen.intake.job_views import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, JobLister, JobViews
@@ -87,6 +90,7 @@ service = GenerationService(
     lister=JobLister(_table),
     s3=_s3,
 )
+_admins = admin_owners(settings.admin_principals)
 _idempotency = idempotency_config(settings)
 if settings.idempotency_table:
     make_idempotent_create(
@@ -103,6 +107,10 @@ def _problem_doc(description: str) -> OpenAPIResponse:
     return {"description": description, "content": {"application/json": {"model": Problem}}}
 
 
+NO_IDENTITY = "No verified caller identity (IAM principal or API key id) in the request"
+NOT_YOURS = "No such job, or another caller's (both answered alike)"
+
+
 def _problem(
     status: int,
     code: str,
@@ -116,9 +124,11 @@ def _problem(
     )
 
 
-def _caller() -> str:
+def _caller() -> Caller:
     identity = app.current_event.request_context.identity
-    return identity.user_arn or identity.api_key_id or identity.caller or "anonymous"
+    return api_caller(
+        auth=settings.api_auth, user_arn=identity.user_arn, api_key_id=identity.api_key_id, admins=_admins
+    )
 
 
 # --- Routes -------------------------------------------------------------------------------------------------
@@ -127,11 +137,13 @@ def _caller() -> str:
 @app.post(
     "/generations",
     summary="Start a generation",
-    description="Validates the request against the model catalog and starts the workflow. Send an "
-    "Idempotency-Key header to make retries safe: the same key and body give the same job.",
+    description="Validates the request against the model catalog and starts the workflow. The job belongs to "
+    "the caller (its IAM principal, or its API key id). Send an Idempotency-Key header to make retries safe: "
+    "the same key and body from the same caller give the same job; another caller's key never does.",
     responses={
         202: {"description": "Accepted", "content": {"application/json": {"model": Accepted}}},
         400: _problem_doc("Malformed JSON"),
+        403: _problem_doc(NO_IDENTITY),
         409: _problem_doc("Idempotency-Key reused with another body, or still in progress"),
         422: _problem_doc("Invalid request: every problem is listed"),
     },
@@ -157,24 +169,27 @@ def create_generation(
     summary="A job's status, progress, credits, error and outputs (presigned S3 URLs)",
     responses={
         200: {"description": "The job", "content": {"application/json": {"model": JobView}}},
-        404: _problem_doc("No such job"),
+        403: _problem_doc(NO_IDENTITY),
+        404: _problem_doc(NOT_YOURS),
         422: _problem_doc("Invalid job id"),
     },
     tags=["generations"],
 )
 @tracer.capture_method
 def get_generation(job_id: Annotated[str, Path(min_length=1, max_length=80)]) -> JobView:
-    return service.get(job_id)
+    return service.get(job_id, caller=_caller())
 
 
 @app.get(
     "/generations",
-    summary="List jobs, newest first",
-    description="Filtered by status through the by_status index; without a status the per-status pages are "
-    "merged (no table scan). next is an opaque token from the previous page.",
+    summary="List the caller's jobs, newest first",
+    description="The caller's own jobs, through the by_owner index (no table scan), optionally filtered by "
+    "status. An admin principal lists every job through the by_status index (without a status the per-status "
+    "pages are merged). next is an opaque token from the previous page of the same caller and filter.",
     responses={
         200: {"description": "A page of jobs", "content": {"application/json": {"model": JobPage}}},
         400: _problem_doc("Invalid next token"),
+        403: _problem_doc(NO_IDENTITY),
         422: _problem_doc("Invalid status or limit"),
     },
     tags=["generations"],
@@ -185,7 +200,9 @@ def list_generations(
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
     next_token: Annotated[str | None, Query(alias="next", max_length=4096)] = None,
 ) -> JobPage:
-    return service.list(status=status.value if status else None, limit=limit, token=next_token)
+    return service.list(
+        status=status.value if status else None, limit=limit, token=next_token, caller=_caller()
+    )
 
 
 @app.delete(
@@ -196,7 +213,8 @@ def list_generations(
     "created. 409 when the job has ended or Runway has already finished its video (archived, not deleted).",
     responses={
         202: {"description": "Cancelling", "content": {"application/json": {"model": CancelAnswer}}},
-        404: _problem_doc("No such job"),
+        403: _problem_doc(NO_IDENTITY),
+        404: _problem_doc(NOT_YOURS),
         409: _problem_doc("The job is already finished"),
         422: _problem_doc("Invalid job id"),
     },
@@ -204,7 +222,7 @@ def list_generations(
 )
 @tracer.capture_method
 def cancel_generation(job_id: Annotated[str, Path(min_length=1, max_length=80)]) -> Response[CancelAnswer]:
-    answer = service.cancel(job_id)
+    answer = service.cancel(job_id, caller=_caller())
     metrics.add_metric(name="GenerationsCancelled", unit=MetricUnit.Count, value=1)
     return Response(status_code=202, content_type=content_types.APPLICATION_JSON, body=answer)
 
@@ -217,7 +235,8 @@ def cancel_generation(job_id: Annotated[str, Path(min_length=1, max_length=80)])
     "becomes SUCCEEDED. Answers 202 RECOVERING; 409 with the reason for a job that cannot be recovered.",
     responses={
         202: {"description": "Recovering", "content": {"application/json": {"model": RecoveryAnswer}}},
-        404: _problem_doc("No such job"),
+        403: _problem_doc(NO_IDENTITY),
+        404: _problem_doc(NOT_YOURS),
         409: _problem_doc("The job cannot be recovered"),
         422: _problem_doc("Invalid job id"),
     },
@@ -225,7 +244,7 @@ def cancel_generation(job_id: Annotated[str, Path(min_length=1, max_length=80)])
 )
 @tracer.capture_method
 def retry_generation(job_id: Annotated[str, Path(min_length=1, max_length=80)]) -> Response[RecoveryAnswer]:
-    answer = service.retry(job_id)
+    answer = service.retry(job_id, caller=_caller())
     metrics.add_metric(name="GenerationsRetried", unit=MetricUnit.Count, value=1)
     return Response(status_code=202, content_type=content_types.APPLICATION_JSON, body=answer)
 
@@ -286,6 +305,7 @@ HTTP_STATUS: dict[type[VideoGenError], int] = {
     UploadRejected: 422,
     InvalidIdempotencyKey: 422,
     InvalidPageToken: 400,
+    CallerNotIdentified: 403,
     JobNotFound: 404,
     JobAlreadyFinished: 409,
     JobNotRecoverable: 409,

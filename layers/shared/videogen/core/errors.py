@@ -171,6 +171,10 @@ class JobNotFound(VideoGenError):
     """No job record has this id."""
 
 
+class CallerNotIdentified(VideoGenError):
+    """An API request without the identity API Gateway verifies (IAM principal or API key id): HTTP 403."""
+
+
 class JobAlreadyFinished(VideoGenError):
     """The job is finished (or its video is already being archived): nothing left to cancel."""
 

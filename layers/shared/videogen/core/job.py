@@ -1,9 +1,9 @@
 """A job: its statuses, the Runway task statuses it tracks, and the schema of its record.
 
-:class:`JobRecord` is the schema of one item of the jobs table (``JOBS_TABLE``, key ``job_id``, GSI
-``by_status`` on ``status`` + ``created_at``). Attributes are absent until known. Every writer uses these
-names: the job store refuses any other, and a test checks the state machine's own ``UpdateExpression``s
-against them.
+:class:`JobRecord` is the schema of one item of the jobs table (``JOBS_TABLE``, key ``job_id``, GSIs
+``by_status`` on ``status`` + ``created_at`` and ``by_owner`` on ``owner`` + ``created_at``). Attributes are
+absent until known. Every writer uses these names: the job store refuses any other, and a test checks the
+state machine's own ``UpdateExpression``s against them.
 """
 
 from __future__ import annotations
@@ -62,6 +62,11 @@ class JobRecord(BaseModel):
     endpoint: str | None = Field(None, description="Runway endpoint (text_to_video, ...)")
     request: dict[str, Any] | None = Field(None, description="the generation request as accepted")
     source: str | None = Field(None, description="where the job came from: api | s3 | cli")
+    owner: str | None = Field(
+        None,
+        description="who may see the job (GSI by_owner hash key): the caller's IAM principal or API key "
+        "id, or s3://<bucket> for a dropped file (videogen.intake.callers)",
+    )
     estimated_credits: float | None = Field(None, description="Runway's estimatedCost.credits at creation")
     credits_charged: float | None = Field(None, description="Runway's final cost.credits")
     output_keys: list[str] | None = Field(None, description="S3 keys of the archived outputs (SS)")

@@ -37,6 +37,8 @@ WEBHOOK_SECRET                The signing secret itself, for local runs only (ig
 WEBHOOK_ALLOW_HTTP_LOOPBACK   ``true`` only in local runs: lets webhooks go to http://127.0.0.1 / localhost
 WEBHOOK_MAX_ATTEMPTS          Delivery attempts inside one invocation (default 4)
 WEBHOOK_TIMEOUT_SECONDS       Timeout of one delivery attempt (default 10)
+API_AUTH                      How API callers authenticate (``IAM`` or ``API_KEY``): whose identity owns a job
+ADMIN_PRINCIPALS              Comma-separated IAM ARNs / API key ids that see every job (default: none)
 ============================  ================================================================================
 """
 
@@ -45,7 +47,7 @@ from __future__ import annotations
 import contextvars
 import os
 from collections.abc import Iterable, Mapping
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AliasChoices, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import (
@@ -114,6 +116,9 @@ class Settings(BaseSettings):
     webhook_allow_http_loopback: bool = False
     webhook_max_attempts: int = Field(default=4, ge=1, le=10)
     webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    # Job owners (videogen.intake.callers)
+    api_auth: Literal["IAM", "API_KEY"] = "IAM"
+    admin_principals: Annotated[tuple[str, ...], NoDecode] = ()
 
     @classmethod
     def settings_customise_sources(
@@ -149,6 +154,13 @@ class Settings(BaseSettings):
     def _split_hosts(cls, value: Any) -> Any:
         if isinstance(value, str):
             return tuple(h.strip().lower() for h in value.split(",") if h.strip())
+        return value
+
+    @field_validator("admin_principals", mode="before")
+    @classmethod
+    def _split_principals(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return tuple(p.strip() for p in value.split(",") if p.strip())
         return value
 
     @model_validator(mode="after")

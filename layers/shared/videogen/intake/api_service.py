@@ -2,15 +2,20 @@
 
 Idempotency (``POST /generations`` with an ``Idempotency-Key`` header), in two layers:
 
-1. Powertools Idempotency (DynamoDB persistence, ``IDEMPOTENCY_TABLE``): the key (scoped to the caller: IAM
-   user ARN or API key id) is hashed into the idempotency record; the request body is the validated payload.
+1. Powertools Idempotency (DynamoDB persistence, ``IDEMPOTENCY_TABLE``): the key, scoped to the job's owner
+   (the caller's IAM principal or API key id, ``videogen.intake.callers``), is hashed into the idempotency
+   record; the request body is the validated payload.
    Same key + same body within ``IDEMPOTENCY_TTL_SECONDS`` -> the stored answer (same job id); same key +
    another body -> ``IdempotencyValidationError`` (409); the same key while the first call still runs ->
    ``IdempotencyAlreadyInProgressError`` (409, retry shortly). A failed call deletes its record: a corrected
    retry with the same key goes through.
-2. The job id itself is derived from caller + key (uuid5), and the QUEUED record is written with
+2. The job id itself is derived from owner + key (uuid5), and the QUEUED record is written with
    ``attribute_not_exists``: even after the idempotency record has expired, the same key can never start a
-   second execution (execution name = job id) or a second Runway task.
+   second execution (execution name = job id) or a second Runway task, and one owner's key never names
+   another owner's job (an existing record of another owner is a conflict, never an answer).
+
+Every per-job operation takes the :class:`~videogen.intake.callers.Caller`: a job of another owner is
+``JobNotFound``, answered exactly like a job that does not exist; an admin sees every job.
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ from videogen.intake.api_models import (
     UploadRequest,
     UploadTicket,
 )
+from videogen.intake.callers import Caller
 from videogen.intake.cancellation import JobCanceller
 from videogen.intake.job_ids import derived_job_id
 from videogen.intake.job_intake import AcceptedJob, IntakeContext, JobIntake
@@ -53,7 +59,7 @@ class KeyedCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    caller: str
+    owner: str
     idempotency_key: str
     request: GenerationRequest
 
@@ -85,20 +91,23 @@ class GenerationService:
         self._clock = clock
 
     # POST /generations
-    def submit(self, request: GenerationRequest, *, idempotency_key: str | None, caller: str) -> Accepted:
+    def submit(self, request: GenerationRequest, *, idempotency_key: str | None, caller: Caller) -> Accepted:
         if idempotency_key is None:
-            return self._accepted(self.intake.create(request, context=IntakeContext(source="api")))
+            context = IntakeContext(source="api", owner=caller.owner)
+            return self._accepted(self.intake.create(request, context=context))
         if not IDEMPOTENCY_KEY_PATTERN.match(idempotency_key):
             raise InvalidIdempotencyKey("Idempotency-Key must be 1 to 255 printable ASCII characters")
-        command = KeyedCreate(caller=caller, idempotency_key=idempotency_key, request=request)
+        command = KeyedCreate(owner=caller.owner, idempotency_key=idempotency_key, request=request)
         if self._idempotent_create is None:
             return Accepted.model_validate(self.create_for_key(command))
         return Accepted.model_validate(self._idempotent_create(command=command))
 
     def create_for_key(self, command: KeyedCreate) -> dict[str, Any]:
-        """The keyed create (what Powertools wraps): the job id is derived from caller + key."""
-        job_id = derived_job_id("api", command.caller, command.idempotency_key)
-        context = IntakeContext(source="api", extra={"idempotency_key": command.idempotency_key})
+        """The keyed create (what Powertools wraps): the job id is derived from owner + key."""
+        job_id = derived_job_id("api", command.owner, command.idempotency_key)
+        context = IntakeContext(
+            source="api", owner=command.owner, extra={"idempotency_key": command.idempotency_key}
+        )
         accepted = self.intake.create(command.request, context=context, job_id=job_id)
         return self._accepted(accepted).model_dump(mode="json")
 
@@ -114,25 +123,25 @@ class GenerationService:
         )
 
     # GET /generations/{id}
-    def get(self, job_id: str) -> JobView:
-        view = self.views.view(job_id, consistent=False)
+    def get(self, job_id: str, *, caller: Caller) -> JobView:
+        view = self.views.view(job_id, consistent=False, owner=caller.scope)
         if view is None:
             raise JobNotFound(f"no job {job_id}")
         return view
 
     # GET /generations
-    def list(self, *, status: str | None, limit: int, token: str | None) -> JobPage:
-        page = self.lister.page(status=status, limit=limit, token=token)
+    def list(self, *, status: str | None, limit: int, token: str | None, caller: Caller) -> JobPage:
+        page = self.lister.page(status=status, limit=limit, token=token, owner=caller.scope)
         return JobPage(items=[summary_view(r) for r in page["items"]], next=page["next"])
 
     # DELETE /generations/{id}
-    def cancel(self, job_id: str) -> CancelAnswer:
-        outcome = self.canceller.cancel(job_id)
+    def cancel(self, job_id: str, *, caller: Caller) -> CancelAnswer:
+        outcome = self.canceller.cancel(job_id, owner=caller.scope)
         return CancelAnswer(job_id=outcome.job_id, status=outcome.status, message=outcome.message)
 
     # POST /generations/{id}/retry
-    def retry(self, job_id: str) -> RecoveryAnswer:
-        outcome = self.recovery.retry(job_id)
+    def retry(self, job_id: str, *, caller: Caller) -> RecoveryAnswer:
+        outcome = self.recovery.retry(job_id, owner=caller.scope)
         return RecoveryAnswer(job_id=outcome.job_id, status=outcome.status, message=outcome.message)
 
     # POST /uploads
@@ -172,7 +181,7 @@ class GenerationService:
 def make_idempotent_create(service: GenerationService, *, persistence_store: Any, config: Any) -> Any:
     """Wrap ``service.create_for_key`` with Powertools ``idempotent_function`` and plug it into the service.
 
-    ``config`` should read the key from ``[caller, idempotency_key]`` and validate ``request``
+    ``config`` should read the key from ``[owner, idempotency_key]`` and validate ``request``
     (see :func:`idempotency_config`).
     """
     wrapped = idempotent_function(
@@ -184,7 +193,7 @@ def make_idempotent_create(service: GenerationService, *, persistence_store: Any
 
 def idempotency_config(settings: Settings) -> Any:
     return IdempotencyConfig(
-        event_key_jmespath="[caller, idempotency_key]",
+        event_key_jmespath="[owner, idempotency_key]",
         payload_validation_jmespath="request",
         raise_on_no_idempotency_key=True,
         expires_after_seconds=settings.idempotency_ttl_seconds,

@@ -72,8 +72,9 @@ class JobCanceller:
         self._runway_cancel = runway_cancel
         self._clock = clock
 
-    def cancel(self, job_id: str) -> CancelOutcome:
-        record = self._record_request(job_id)
+    def cancel(self, job_id: str, *, owner: str | None = None) -> CancelOutcome:
+        """Cancel ``job_id``; with ``owner``, only a job of theirs (another's is JobNotFound, untouched)."""
+        record = self._record_request(job_id, owner)
         task_id = record.get("task_id")
         if not task_id:
             return CancelOutcome(
@@ -90,22 +91,30 @@ class JobCanceller:
             f"Runway task {task_id} was cancelled; the job ends CANCELLED at its next check",
         )
 
-    def _record_request(self, job_id: str) -> dict[str, Any]:
+    def _record_request(self, job_id: str, owner: str | None) -> dict[str, Any]:
         """Write ``cancel_requested_at`` on a job that is still generating; the record after the write."""
-        ended = {f":c_{i}": status for i, status in enumerate(sorted(ENDED))}
+        values: dict[str, Any] = {f":c_{i}": status for i, status in enumerate(sorted(ENDED))}
+        condition = (
+            "attribute_exists(#job_id) AND attribute_not_exists(#finished_at) "
+            f"AND NOT (#status IN ({', '.join(values)}))"
+        )
+        names = {"#job_id": "job_id", "#finished_at": "finished_at", "#status": "status"}
+        if owner is not None:
+            condition += " AND #owner = :c_owner"
+            values[":c_owner"] = owner
+            names["#owner"] = "owner"
         try:
             return self.jobs.update(
                 job_id,
                 {"cancel_requested_at": format_time(self._clock.now())},
-                condition="attribute_exists(#job_id) AND attribute_not_exists(#finished_at) "
-                f"AND NOT (#status IN ({', '.join(ended)}))",
-                condition_values=ended,
-                condition_names={"#job_id": "job_id", "#finished_at": "finished_at", "#status": "status"},
+                condition=condition,
+                condition_values=values,
+                condition_names=names,
             )
         except ClientError as exc:
             if error_code(exc) != CONDITION_FAILED:
                 raise
         record = self.jobs.get(job_id)
-        if record is None:
+        if record is None or (owner is not None and record.get("owner") != owner):
             raise JobNotFound(f"no job {job_id}")
         raise JobAlreadyFinished(job_id, str(record.get("status", "")))

@@ -49,9 +49,10 @@ class AcceptedJob:
 
 @dataclass
 class IntakeContext:
-    """Where a request comes from, recorded on the job."""
+    """Where a request comes from and who owns the job (``videogen.intake.callers``), recorded on the job."""
 
     source: str = "api"
+    owner: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)  # e.g. source_object, idempotency_key
 
 
@@ -149,8 +150,13 @@ class JobIntake:
             fields["estimated_credits"] = prepared.estimated_credits
         if parsed.webhook_url:
             fields["webhook_url"] = parsed.webhook_url
+        if context.owner:
+            fields["owner"] = context.owner
         record, created = self.jobs.create_if_absent(job_id, fields)
-        if not created and record.get("request_sha256") != fingerprint:
+        # A derived id names one owner's job: the same key from another owner never gets it.
+        if not created and (
+            record.get("request_sha256") != fingerprint or record.get("owner") != context.owner
+        ):
             raise IdempotencyConflict(
                 f"job {job_id} already exists for a different request; use a new idempotency key "
                 "(or upload the file as a new object) to start another job"
@@ -176,6 +182,8 @@ class JobIntake:
             "finished_at": format_time(self._clock.now()),
             **{k: v for k, v in context.extra.items() if v is not None},
         }
+        if context.owner:
+            fields["owner"] = context.owner
         record, created = self.jobs.create_if_absent(job_id, fields)
         record = record or fields
         return AcceptedJob(job_id=job_id, status=str(record.get("status")), created=created)

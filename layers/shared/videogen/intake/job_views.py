@@ -3,9 +3,11 @@
 - ``render_job``: status, Runway progress, credits (estimated, charged), the error (code + readable message
   parsed from the Step Functions cause) and, for finished jobs, each archived output with a short-lived
   presigned S3 GET URL (never Runway's own URL, which expires and is not the user's copy).
-- ``JobLister``: newest-first pages, through the ``by_status`` GSI only (no Scan). Without a status filter it
-  merges the per-status queries (one per status, ``Limit`` items each) and keeps a cursor per status in the
-  opaque ``next`` token. A job that changes status while a client pages may show up twice or not at all.
+- ``JobLister``: newest-first pages, through GSIs only (no Scan). One owner's jobs (every caller but an
+  admin) come from the ``by_owner`` GSI, a status filter applied as a FilterExpression on that owner's items
+  only. Every job (an admin) comes from the ``by_status`` GSI; without a status filter it merges the
+  per-status queries (one per status, ``Limit`` items each) and keeps a cursor per status in the opaque
+  ``next`` token. A job that changes status while a client pages may show up twice or not at all.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from boto3.dynamodb.conditions import Key
+from boto3.dynamodb.conditions import Attr, Key
 
 from videogen.core.errors import InvalidPageToken, readable_cause
 from videogen.core.job import ALL_STATUSES, FINAL_STATUSES, JobStatus
@@ -25,6 +27,9 @@ from videogen.intake.api_models import JobSummary, JobView
 from videogen.storage.job_store import JobStore, from_dynamo
 
 STATUS_INDEX = "by_status"
+OWNER_INDEX = "by_owner"
+#: Queries of the by_owner GSI one page may read when a status filter skips items (then ``next`` goes on).
+MAX_OWNER_QUERIES = 5
 MAX_PAGE_SIZE = 100
 DEFAULT_PAGE_SIZE = 20
 _TOKEN_VERSION = 1
@@ -139,9 +144,10 @@ class JobViews:
         self._jobs = jobs
         self._s3 = s3
 
-    def view(self, job_id: str, *, consistent: bool = True) -> JobView | None:
+    def view(self, job_id: str, *, consistent: bool = True, owner: str | None = None) -> JobView | None:
+        """The job's view; None when there is none, or when ``owner`` is given and the job is not theirs."""
         record = self._jobs.get(job_id, consistent=consistent)
-        if record is None:
+        if record is None or (owner is not None and record.get("owner") != owner):
             return None
         return render_job(record, bucket=self._settings.output_bucket, presign=self.presign_get)
 
@@ -157,9 +163,13 @@ class JobViews:
 # --- Listing ------------------------------------------------------------------------------------------------
 
 
-def encode_token(cursors: Mapping[str, Any]) -> str:
-    raw = json.dumps({"v": _TOKEN_VERSION, "c": cursors}, separators=(",", ":"), sort_keys=True)
+def _encode(data: Mapping[str, Any]) -> str:
+    raw = json.dumps({"v": _TOKEN_VERSION, **data}, separators=(",", ":"), sort_keys=True)
     return base64.urlsafe_b64encode(raw.encode("utf-8")).decode("ascii").rstrip("=")
+
+
+def encode_token(cursors: Mapping[str, Any]) -> str:
+    return _encode({"c": cursors})
 
 
 def decode_token(token: str, statuses: tuple[str, ...]) -> dict[str, Any]:
@@ -187,21 +197,56 @@ def decode_token(token: str, statuses: tuple[str, ...]) -> dict[str, Any]:
     return cursors
 
 
-class JobLister:
-    """Newest-first pages of jobs from the ``by_status`` GSI of the jobs table (a boto3 ``Table``)."""
+def decode_owner_token(token: str, owner: str, status: str | None) -> dict[str, Any]:
+    """The by_owner ExclusiveStartKey in ``token``; it must come from a listing of this owner and filter."""
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        data = json.loads(raw)
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        raise InvalidPageToken("next is not a token returned by this API") from None
+    if not isinstance(data, dict) or data.get("v") != _TOKEN_VERSION or not isinstance(data.get("o"), dict):
+        raise InvalidPageToken("next is not a token returned by this API")
+    cursor = data["o"]
+    if (
+        set(cursor) != {"job_id", "owner", "created_at"}
+        or not all(isinstance(v, str) for v in cursor.values())
+        or cursor["owner"] != owner
+    ):
+        raise InvalidPageToken("next is not a token returned by this API")
+    if data.get("s") != status:
+        raise InvalidPageToken("next belongs to a listing with another status filter")
+    return cursor
 
-    def __init__(self, table: Any, *, index_name: str = STATUS_INDEX) -> None:
+
+class JobLister:
+    """Newest-first pages of jobs from the ``by_owner`` and ``by_status`` GSIs of the jobs table (a boto3
+    ``Table``)."""
+
+    def __init__(
+        self, table: Any, *, index_name: str = STATUS_INDEX, owner_index_name: str = OWNER_INDEX
+    ) -> None:
         self._table = table
         self._index = index_name
+        self._owner_index = owner_index_name
 
     def page(
-        self, *, status: str | None = None, limit: int = DEFAULT_PAGE_SIZE, token: str | None = None
+        self,
+        *,
+        status: str | None = None,
+        limit: int = DEFAULT_PAGE_SIZE,
+        token: str | None = None,
+        owner: str | None = None,
     ) -> dict[str, Any]:
-        """``{"items": [...records], "next": token | None}``. Raises InvalidPageToken or ValueError."""
+        """``{"items": [...records], "next": token | None}``: ``owner``'s jobs, or every job when None.
+
+        Raises InvalidPageToken or ValueError.
+        """
         if status is not None and status not in ALL_STATUSES:
             raise ValueError(f"status must be one of {', '.join(ALL_STATUSES)}")
         if not 1 <= limit <= MAX_PAGE_SIZE:
             raise ValueError(f"limit must be between 1 and {MAX_PAGE_SIZE}")
+        if owner is not None:
+            return self._owner_page(owner, status, limit, token)
         statuses = (status,) if status else ALL_STATUSES
         cursors: dict[str, Any] = decode_token(token, statuses) if token else dict.fromkeys(statuses)
         fetched: dict[str, tuple[list[dict[str, Any]], dict[str, Any] | None]] = {}
@@ -235,6 +280,29 @@ class JobLister:
                 }
         more = any(c is not False for c in cursors.values())
         return {"items": [item for item, _ in merged], "next": encode_token(cursors) if more else None}
+
+    def _owner_page(self, owner: str, status: str | None, limit: int, token: str | None) -> dict[str, Any]:
+        """Newest first from the by_owner GSI; with a status filter, a few more queries fill the page."""
+        cursor: dict[str, Any] | None = decode_owner_token(token, owner, status) if token else None
+        items: list[dict[str, Any]] = []
+        for _ in range(MAX_OWNER_QUERIES):
+            kwargs: dict[str, Any] = {
+                "IndexName": self._owner_index,
+                "KeyConditionExpression": Key("owner").eq(owner),
+                "ScanIndexForward": False,
+                "Limit": limit - len(items),
+            }
+            if status is not None:
+                kwargs["FilterExpression"] = Attr("status").eq(status)
+            if cursor:
+                kwargs["ExclusiveStartKey"] = cursor
+            response = self._table.query(**kwargs)
+            items.extend(from_dynamo(item) for item in response.get("Items", []))
+            last = response.get("LastEvaluatedKey")
+            cursor = {k: str(from_dynamo(v)) for k, v in last.items()} if last else None
+            if cursor is None or len(items) >= limit:
+                break
+        return {"items": items, "next": _encode({"o": cursor, "s": status}) if cursor else None}
 
     def _query(
         self, status: str, limit: int, cursor: dict[str, Any] | None

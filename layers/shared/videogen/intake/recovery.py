@@ -53,24 +53,29 @@ class JobRecovery:
         self._recover = recover
         self._clock = clock
 
-    def retry(self, job_id: str) -> RecoveryOutcome:
+    def retry(self, job_id: str, *, owner: str | None = None) -> RecoveryOutcome:
+        """Re-archive ``job_id``; with ``owner``, only a job of theirs (another's: JobNotFound, untouched)."""
+        condition = (
+            "#status = :c_failed AND attribute_exists(#task_id) AND attribute_exists(#archive_started_at)"
+        )
+        values: dict[str, Any] = {":c_failed": JobStatus.FAILED.value}
+        names = {"#status": "status", "#task_id": "task_id", "#archive_started_at": "archive_started_at"}
+        if owner is not None:
+            condition += " AND #owner = :c_owner"
+            values[":c_owner"] = owner
+            names["#owner"] = "owner"
         try:
             self.jobs.update(
                 job_id,
                 {"recovery_requested_at": format_time(self._clock.now())},
-                condition="#status = :c_failed AND attribute_exists(#task_id) "
-                "AND attribute_exists(#archive_started_at)",
-                condition_values={":c_failed": JobStatus.FAILED.value},
-                condition_names={
-                    "#status": "status",
-                    "#task_id": "task_id",
-                    "#archive_started_at": "archive_started_at",
-                },
+                condition=condition,
+                condition_values=values,
+                condition_names=names,
             )
         except ClientError as exc:
             if error_code(exc) != CONDITION_FAILED:
                 raise
-            raise self._refusal(job_id) from None
+            raise self._refusal(job_id, owner) from None
         self._recover(job_id)
         return RecoveryOutcome(
             job_id,
@@ -78,9 +83,9 @@ class JobRecovery:
             "the outputs are being archived again from the Runway task; no new task is created",
         )
 
-    def _refusal(self, job_id: str) -> Exception:
+    def _refusal(self, job_id: str, owner: str | None) -> Exception:
         record = self.jobs.get(job_id)
-        if record is None:
+        if record is None or (owner is not None and record.get("owner") != owner):
             return JobNotFound(f"no job {job_id}")
         status = str(record.get("status", ""))
         if status != JobStatus.FAILED:

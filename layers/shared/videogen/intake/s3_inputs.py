@@ -36,6 +36,7 @@ from botocore.exceptions import ClientError
 from videogen.core import media
 from videogen.core.errors import IdempotencyConflict, InvalidRequest, UnsupportedFile
 from videogen.core.settings import Settings
+from videogen.intake.callers import bucket_owner
 from videogen.intake.job_ids import derived_job_id
 from videogen.intake.job_intake import IntakeContext, JobIntake
 from videogen.storage.aws_errors import NOT_FOUND_CODES, error_code
@@ -144,6 +145,7 @@ class S3Intake:
         job_id = obj.job_id()
         context = IntakeContext(
             source="s3",
+            owner=bucket_owner(obj.bucket),
             extra={"source_object": obj.uri, "source_version": obj.version_id or obj.etag},
         )
         try:
