@@ -56,9 +56,8 @@ def bucket_owner(bucket: str) -> str:
 
 def admin_owners(principals: Iterable[str]) -> frozenset[str]:
     """The owners named by the ``AdminPrincipals`` entries (ARNs normalised, API key ids as given)."""
-    return frozenset(
-        principal_owner(p) if p.startswith("arn:") else p.strip() for p in principals if p.strip()
-    )
+    names = (p.strip() for p in principals)
+    return frozenset(principal_owner(p) if p.startswith("arn:") else p for p in names if p)
 
 
 @dataclass(frozen=True)
