@@ -26,9 +26,9 @@ recorded) is visible to admins only.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 from videogen.core.errors import CallerNotIdentified
 
@@ -71,9 +71,6 @@ class Caller:
     def scope(self) -> str | None:
         """The only owner whose jobs this caller sees; None: every job (an admin)."""
         return None if self.admin else self.owner
-
-    def sees(self, record: Mapping[str, Any]) -> bool:
-        return self.admin or record.get("owner") == self.owner
 
 
 def api_caller(
