@@ -206,6 +206,27 @@ def create_bucket(s3: Any, name: str, props: Mapping[str, Any], *, region: str) 
         s3.put_bucket_ownership_controls(Bucket=name, OwnershipControls=props["OwnershipControls"])
     if "VersioningConfiguration" in props:
         s3.put_bucket_versioning(Bucket=name, VersioningConfiguration=props["VersioningConfiguration"])
+    if "LifecycleConfiguration" in props:
+        rules = [_lifecycle_rule(rule) for rule in props["LifecycleConfiguration"]["Rules"]]
+        s3.put_bucket_lifecycle_configuration(Bucket=name, LifecycleConfiguration={"Rules": rules})
+
+
+def _lifecycle_rule(rule: Mapping[str, Any]) -> dict[str, Any]:
+    """An ``AWS::S3::Bucket`` lifecycle rule (the properties this template uses) in the S3 API's form."""
+    converted: dict[str, Any] = {
+        "ID": rule["Id"],
+        "Status": rule["Status"],
+        "Filter": {"Prefix": rule.get("Prefix", "")},
+    }
+    if "ExpirationInDays" in rule:
+        converted["Expiration"] = {"Days": int(rule["ExpirationInDays"])}
+    if "NoncurrentVersionExpiration" in rule:
+        days = rule["NoncurrentVersionExpiration"]["NoncurrentDays"]
+        converted["NoncurrentVersionExpiration"] = {"NoncurrentDays": int(days)}
+    if "AbortIncompleteMultipartUpload" in rule:
+        days = rule["AbortIncompleteMultipartUpload"]["DaysAfterInitiation"]
+        converted["AbortIncompleteMultipartUpload"] = {"DaysAfterInitiation": int(days)}
+    return converted
 
 
 def create_table(dynamodb: Any, name: str, props: Mapping[str, Any]) -> str:
@@ -276,6 +297,7 @@ class LocalStack(Resolver):
         self._started: set[str] = set()
         self.creators = {
             "AWS::S3::Bucket": self._bucket,
+            "AWS::S3::BucketPolicy": self._bucket_policy,
             "AWS::DynamoDB::Table": self._table,
             "AWS::SecretsManager::Secret": self._secret,
             "AWS::IAM::Role": self._role,
@@ -372,6 +394,12 @@ class LocalStack(Resolver):
         name = props.get("BucketName") or self.name(logical_id, 63).lower()
         create_bucket(self.client("s3"), name, props, region=self.region)
         return name, {"Arn": f"arn:aws:s3:::{name}"}
+
+    def _bucket_policy(self, logical_id: str, props: dict[str, Any]) -> tuple[str, dict[str, str]]:
+        self.client("s3").put_bucket_policy(
+            Bucket=props["Bucket"], Policy=json.dumps(props["PolicyDocument"])
+        )
+        return logical_id, {}
 
     def _notifications(self, bucket: str, config: dict[str, Any]) -> None:
         functions = []
