@@ -229,6 +229,12 @@ def _lifecycle_rule(rule: Mapping[str, Any]) -> dict[str, Any]:
     return converted
 
 
+def requires_tls(statement: Mapping[str, Any]) -> bool:
+    """A bucket policy statement that denies requests made without TLS (``aws:SecureTransport`` false)."""
+    condition = statement.get("Condition", {}).get("Bool", {})
+    return statement.get("Effect") == "Deny" and str(condition.get("aws:SecureTransport")).lower() == "false"
+
+
 def create_table(dynamodb: Any, name: str, props: Mapping[str, Any]) -> str:
     """Create a DynamoDB table from resolved ``AWS::DynamoDB::Table`` properties; returns its ARN."""
     copied = ("AttributeDefinitions", "KeySchema", "BillingMode", "GlobalSecondaryIndexes")
@@ -301,6 +307,7 @@ class LocalStack(Resolver):
             "AWS::DynamoDB::Table": self._table,
             "AWS::SecretsManager::Secret": self._secret,
             "AWS::IAM::Role": self._role,
+            "AWS::IAM::Policy": self._policy,
             "AWS::Logs::LogGroup": self._log_group,
             "AWS::Lambda::LayerVersion": self._layer,
             "AWS::Lambda::Function": self._function,
@@ -396,9 +403,15 @@ class LocalStack(Resolver):
         return name, {"Arn": f"arn:aws:s3:::{name}"}
 
     def _bucket_policy(self, logical_id: str, props: dict[str, Any]) -> tuple[str, dict[str, str]]:
-        self.client("s3").put_bucket_policy(
-            Bucket=props["Bucket"], Policy=json.dumps(props["PolicyDocument"])
+        # Not the TLS-only statement: the local functions reach moto over plain HTTP, and moto does not
+        # evaluate aws:SecureTransport (it refuses every request under that statement, HTTPS too).
+        document = dict(props["PolicyDocument"])
+        statements = (
+            document["Statement"] if isinstance(document["Statement"], list) else [document["Statement"]]
         )
+        document["Statement"] = [s for s in statements if not requires_tls(s)]
+        if document["Statement"]:
+            self.client("s3").put_bucket_policy(Bucket=props["Bucket"], Policy=json.dumps(document))
         return logical_id, {}
 
     def _notifications(self, bucket: str, config: dict[str, Any]) -> None:
@@ -437,6 +450,14 @@ class LocalStack(Resolver):
                 RoleName=name, PolicyName=policy["PolicyName"], PolicyDocument=json.dumps(document)
             )
         return name, {"Arn": arn}
+
+    def _policy(self, logical_id: str, props: dict[str, Any]) -> tuple[str, dict[str, str]]:
+        document = json.dumps({"Version": "2012-10-17", **props["PolicyDocument"]})
+        for role in props.get("Roles", []):
+            self.client("iam").put_role_policy(
+                RoleName=role, PolicyName=props["PolicyName"], PolicyDocument=document
+            )
+        return logical_id, {}
 
     def _log_group(self, logical_id: str, props: dict[str, Any]) -> tuple[str, dict[str, str]]:
         name = props.get("LogGroupName") or self.name(logical_id)
