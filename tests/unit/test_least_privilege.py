@@ -154,15 +154,20 @@ def expected_s3_access(inputs: str, outputs: str) -> dict[str, set[tuple[str, st
         ("s3:ListBucketMultipartUploads", BUCKET),
     }
     return {
-        # reads the created object (by version), moves data: URIs of a JSON request to uploads/
+        # reads the created object (by version), checks the s3:// inputs a JSON request names (input or
+        # upload prefix only), moves the request's data: URIs to uploads/
         "S3TriggerFunctionRole": {
             ("s3:GetObject", f"{BUCKET}/{inputs}*"),
             ("s3:GetObjectVersion", f"{BUCKET}/{inputs}*"),
+            ("s3:GetObject", f"{BUCKET}/{UPLOADS}*"),
             ("s3:ListBucket", BUCKET),
             ("s3:PutObject", f"{BUCKET}/{UPLOADS}*"),
         },
-        # moves data: URIs and presigns POST /uploads PUTs under uploads/; presigns output GETs
+        # checks s3:// inputs, moves data: URIs and presigns PUTs under uploads/, presigns outputs
         "ApiFunctionRole": {
+            ("s3:GetObject", f"{BUCKET}/{inputs}*"),
+            ("s3:GetObject", f"{BUCKET}/{UPLOADS}*"),
+            ("s3:ListBucket", BUCKET),
             ("s3:PutObject", f"{BUCKET}/{UPLOADS}*"),
             ("s3:GetObject", f"{BUCKET}/{outputs}*"),
         },
@@ -241,9 +246,11 @@ def test_each_function_touches_only_the_prefixes_its_code_uses(
 def test_listing_is_bound_to_the_prefixes_a_function_reads(parameters: tuple[tuple[str, str], ...]) -> None:
     # GIVEN the roles that may list the bucket (so that S3 answers 404, not 403, for a deleted input)
     inputs, _ = prefixes(parameters)
+    readable = {f"{inputs}*", f"{UPLOADS}*"}
     wanted = {
-        "S3TriggerFunctionRole": {f"{inputs}*"},
-        "UploadInputsFunctionRole": {f"{inputs}*", f"{UPLOADS}*"},
+        "S3TriggerFunctionRole": readable,
+        "UploadInputsFunctionRole": readable,
+        "ApiFunctionRole": readable,
     }
     found: dict[str, set[str]] = {}
     for role, action, _, condition in grants(deployed(parameters)["Resources"]):
