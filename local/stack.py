@@ -206,6 +206,33 @@ def create_bucket(s3: Any, name: str, props: Mapping[str, Any], *, region: str) 
         s3.put_bucket_ownership_controls(Bucket=name, OwnershipControls=props["OwnershipControls"])
     if "VersioningConfiguration" in props:
         s3.put_bucket_versioning(Bucket=name, VersioningConfiguration=props["VersioningConfiguration"])
+    if "LifecycleConfiguration" in props:
+        rules = [_lifecycle_rule(rule) for rule in props["LifecycleConfiguration"]["Rules"]]
+        s3.put_bucket_lifecycle_configuration(Bucket=name, LifecycleConfiguration={"Rules": rules})
+
+
+def _lifecycle_rule(rule: Mapping[str, Any]) -> dict[str, Any]:
+    """An ``AWS::S3::Bucket`` lifecycle rule (the properties this template uses) in the S3 API's form."""
+    converted: dict[str, Any] = {
+        "ID": rule["Id"],
+        "Status": rule["Status"],
+        "Filter": {"Prefix": rule.get("Prefix", "")},
+    }
+    if "ExpirationInDays" in rule:
+        converted["Expiration"] = {"Days": int(rule["ExpirationInDays"])}
+    if "NoncurrentVersionExpiration" in rule:
+        days = rule["NoncurrentVersionExpiration"]["NoncurrentDays"]
+        converted["NoncurrentVersionExpiration"] = {"NoncurrentDays": int(days)}
+    if "AbortIncompleteMultipartUpload" in rule:
+        days = rule["AbortIncompleteMultipartUpload"]["DaysAfterInitiation"]
+        converted["AbortIncompleteMultipartUpload"] = {"DaysAfterInitiation": int(days)}
+    return converted
+
+
+def requires_tls(statement: Mapping[str, Any]) -> bool:
+    """A bucket policy statement that denies requests made without TLS (``aws:SecureTransport`` false)."""
+    condition = statement.get("Condition", {}).get("Bool", {})
+    return statement.get("Effect") == "Deny" and str(condition.get("aws:SecureTransport")).lower() == "false"
 
 
 def create_table(dynamodb: Any, name: str, props: Mapping[str, Any]) -> str:
@@ -276,9 +303,11 @@ class LocalStack(Resolver):
         self._started: set[str] = set()
         self.creators = {
             "AWS::S3::Bucket": self._bucket,
+            "AWS::S3::BucketPolicy": self._bucket_policy,
             "AWS::DynamoDB::Table": self._table,
             "AWS::SecretsManager::Secret": self._secret,
             "AWS::IAM::Role": self._role,
+            "AWS::IAM::Policy": self._policy,
             "AWS::Logs::LogGroup": self._log_group,
             "AWS::Lambda::LayerVersion": self._layer,
             "AWS::Lambda::Function": self._function,
@@ -373,6 +402,18 @@ class LocalStack(Resolver):
         create_bucket(self.client("s3"), name, props, region=self.region)
         return name, {"Arn": f"arn:aws:s3:::{name}"}
 
+    def _bucket_policy(self, logical_id: str, props: dict[str, Any]) -> tuple[str, dict[str, str]]:
+        # Not the TLS-only statement: the local functions reach moto over plain HTTP, and moto does not
+        # evaluate aws:SecureTransport (it refuses every request under that statement, HTTPS too).
+        document = dict(props["PolicyDocument"])
+        statements = (
+            document["Statement"] if isinstance(document["Statement"], list) else [document["Statement"]]
+        )
+        document["Statement"] = [s for s in statements if not requires_tls(s)]
+        if document["Statement"]:
+            self.client("s3").put_bucket_policy(Bucket=props["Bucket"], Policy=json.dumps(document))
+        return logical_id, {}
+
     def _notifications(self, bucket: str, config: dict[str, Any]) -> None:
         functions = []
         for entry in config.get("LambdaConfigurations", []):
@@ -409,6 +450,14 @@ class LocalStack(Resolver):
                 RoleName=name, PolicyName=policy["PolicyName"], PolicyDocument=json.dumps(document)
             )
         return name, {"Arn": arn}
+
+    def _policy(self, logical_id: str, props: dict[str, Any]) -> tuple[str, dict[str, str]]:
+        document = json.dumps({"Version": "2012-10-17", **props["PolicyDocument"]})
+        for role in props.get("Roles", []):
+            self.client("iam").put_role_policy(
+                RoleName=role, PolicyName=props["PolicyName"], PolicyDocument=document
+            )
+        return logical_id, {}
 
     def _log_group(self, logical_id: str, props: dict[str, Any]) -> tuple[str, dict[str, str]]:
         name = props.get("LogGroupName") or self.name(logical_id)

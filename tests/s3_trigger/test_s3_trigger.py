@@ -10,6 +10,8 @@ from urllib.parse import quote_plus
 import pytest
 
 from tests.support.entry_points import EntryStack, entry_stack, s3_put_event
+from tests.support.s3_faults import S3Faults
+from videogen.core.errors import VideoGenError
 from videogen.intake.s3_inputs import decode_metadata_value
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 32
@@ -174,6 +176,42 @@ def test_files_that_cannot_become_a_job_are_rejected_with_a_reason(trigger, key,
     assert record["status"] == "REJECTED" and reason in record["error_cause"]
     assert record["source_object"] == f"s3://{trigger.stack.bucket}/{key}"
     assert trigger.stack.executions() == []
+
+
+@pytest.mark.parametrize("key", ["inputs/gone.png", "inputs/gone.json"])
+def test_an_object_deleted_before_it_is_read_is_rejected_as_gone(trigger, key):
+    # GIVEN an object that was created, then deleted before the notification was handled
+    answer = trigger.s3.put_object(Bucket=trigger.stack.bucket, Key=key, Body=PNG)
+    trigger.s3.delete_object(Bucket=trigger.stack.bucket, Key=key, VersionId=answer["VersionId"])
+    # WHEN its notification arrives (S3 answers 404: the trigger may list its prefix)
+    (outcome,) = trigger.notify(key, answer)["outcomes"]
+    # THEN a REJECTED record says it no longer exists, and nothing is started
+    assert outcome["outcome"] == "rejected"
+    record = trigger.record(outcome["job_id"])
+    assert record["status"] == "REJECTED" and "no longer exists" in record["error_cause"]
+    assert trigger.stack.executions() == []
+
+
+@pytest.mark.parametrize(
+    ("operation", "code"), [("HeadObject", "403"), ("GetObject", "AccessDenied"), ("HeadObject", "Forbidden")]
+)
+def test_access_denied_is_never_taken_for_a_deleted_object(trigger, operation, code):
+    # GIVEN S3 refuses the trigger's read (its role or the object's KMS key does not allow it)
+    if operation == "GetObject":
+        key, body, metadata = "inputs/locked.json", b'{"prompt": "a boat"}', {}
+    else:
+        key, body, metadata = "inputs/locked.png", PNG, {"prompt": "a boat"}
+    answer = trigger.s3.put_object(Bucket=trigger.stack.bucket, Key=key, Body=body, Metadata=metadata)
+    with S3Faults(trigger.stack.modules["S3TriggerFunction"]._s3) as faults:
+        faults.fail(operation, code, 403)
+        # WHEN its notification arrives THEN the invocation fails, so Lambda retries it, then dead-letters it
+        with pytest.raises(VideoGenError, match="dead-lettered"):
+            trigger.notify(key, answer)
+    # AND no REJECTED record claims the file is gone or bad (a re-drive after the fix starts the job)
+    assert trigger.stack.table.scan()["Items"] == []
+    assert trigger.stack.executions() == []
+    (outcome,) = trigger.notify(key, answer)["outcomes"]
+    assert outcome["outcome"] == "started"
 
 
 def test_non_ascii_metadata_is_decoded():

@@ -40,8 +40,10 @@ def create_jobs_table(dynamodb: Any, name: str = "jobs") -> str:
 
 
 def create_video_bucket(s3: Any, name: str = "videos") -> str:
-    """Create the ``VideoBucket`` of template.yaml (encryption, access block, ownership, versioning)."""
-    create_bucket(s3, name, resource_properties("VideoBucket"), region=s3.meta.region_name or "us-east-1")
+    """Create the ``VideoBucket`` of template.yaml (encryption, access block, ownership, versioning,
+    lifecycle rules), with the parameters' defaults."""
+    props = Resolver(load_template()).resolve(resource_properties("VideoBucket"))
+    create_bucket(s3, name, props, region=s3.meta.region_name or "us-east-1")
     return name
 
 

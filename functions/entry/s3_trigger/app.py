@@ -11,7 +11,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes import S3Event, event_source
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from videogen.core.errors import PipelineUnavailable, VideoGenError
+from videogen.core.errors import PipelineUnavailable, StorageRefused, VideoGenError
 from videogen.core.settings import Settings
 from videogen.intake.job_intake import JobIntake
 from videogen.intake.s3_inputs import S3Intake, S3ObjectRef
@@ -35,8 +35,9 @@ intake = S3Intake(
 
 
 class RetryLater(VideoGenError):
-    """At least one object could not be handled for a transient reason; Lambda's async retries run it again
-    (objects already handled are found by their deterministic job id and not started twice)."""
+    """At least one object could not be handled (the pipeline was unavailable, or S3 refused to let the
+    trigger read it); Lambda's async retries run the event again, then keep it in the dead-letter queue.
+    Objects already handled are found by their deterministic job id and not started twice."""
 
 
 @logger.inject_lambda_context
@@ -45,7 +46,7 @@ class RetryLater(VideoGenError):
 @event_source(data_class=S3Event)
 def lambda_handler(event: S3Event, context: LambdaContext) -> dict[str, Any]:
     outcomes = []
-    transient: list[str] = []
+    unhandled: list[str] = []
     for record in event.records:
         obj = S3ObjectRef(
             bucket=record.s3.bucket.name,
@@ -58,11 +59,16 @@ def lambda_handler(event: S3Event, context: LambdaContext) -> dict[str, Any]:
             outcome = intake.handle(obj)
         except PipelineUnavailable as exc:
             logger.warning("pipeline unavailable", key=obj.key, error=exc.message)
-            transient.append(obj.key)
+            unhandled.append(obj.key)
+            continue
+        except StorageRefused as exc:
+            logger.error("object unreadable", key=obj.key, error=exc.message)
+            metrics.add_metric(name="S3InputsUnreadable", unit=MetricUnit.Count, value=1)
+            unhandled.append(obj.key)
             continue
         logger.info("object handled", **outcome.to_dict())
         metrics.add_metric(name=f"S3Inputs{outcome.outcome.title()}", unit=MetricUnit.Count, value=1)
         outcomes.append(outcome.to_dict())
-    if transient:
-        raise RetryLater(f"could not start jobs for {transient}; retried by Lambda")
+    if unhandled:
+        raise RetryLater(f"could not start jobs for {unhandled}; retried by Lambda, then dead-lettered")
     return {"outcomes": outcomes}

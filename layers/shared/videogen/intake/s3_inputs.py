@@ -34,12 +34,12 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from videogen.core import media
-from videogen.core.errors import IdempotencyConflict, InvalidRequest, UnsupportedFile
+from videogen.core.errors import IdempotencyConflict, InvalidRequest, StorageRefused, UnsupportedFile
 from videogen.core.settings import Settings
 from videogen.intake.callers import bucket_owner
 from videogen.intake.job_ids import derived_job_id
 from videogen.intake.job_intake import IntakeContext, JobIntake
-from videogen.storage.aws_errors import NOT_FOUND_CODES, error_code
+from videogen.storage.aws_errors import FORBIDDEN_CODES, NOT_FOUND_CODES, error_code
 
 IMAGE_EXTENSIONS = frozenset("." + ext for ext in media.job_input_extensions("image"))
 VIDEO_EXTENSIONS = frozenset("." + ext for ext in media.job_input_extensions("video"))
@@ -198,10 +198,18 @@ class S3Intake:
         try:
             result: dict[str, Any] = getattr(self._s3, operation)(**kwargs)
         except ClientError as exc:
+            # The trigger may list the input prefix, so S3 answers 404 for a deleted object: a 403 is never
+            # "gone", it is a permission or KMS problem, which no REJECTED record would let anyone fix.
             if error_code(exc) in NOT_FOUND_CODES:
                 raise UnsupportedFile(
                     f"{obj.uri} no longer exists (deleted before it could be read)"
                 ) from None
+            if error_code(exc) in FORBIDDEN_CODES:
+                raise StorageRefused(
+                    f"S3 refused to let the trigger read {obj.uri} ({error_code(exc)}): check its role and "
+                    "the object's KMS key, then re-drive the event from the dead-letter queue",
+                    details={"key": obj.key, "code": error_code(exc)},
+                ) from exc
             raise
         return result
 
