@@ -8,7 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from tests.support.entry_points import EntryStack, api_event, entry_stack, response_json
+from tests.support.entry_points import DEFAULT_CALLER, EntryStack, api_event, entry_stack, response_json
 from tests.support.template import function_environment
 from videogen.storage.job_store import JobStore
 
@@ -35,7 +35,9 @@ def test_the_api_presigns_output_gets_and_upload_puts_for_the_parameter(
     # GIVEN the stack deployed with PresignTtlSeconds=120 and a finished job
     handler = stack.load("ApiFunction", deployed_ttl("ApiFunction", "120"))
     key = "outputs/job-1/output-1.mp4"
-    JobStore(stack.table).update("job-1", {"source": "api", "status": "SUCCEEDED", "output_keys": {key}})
+    JobStore(stack.table).update(
+        "job-1", {"source": "api", "owner": DEFAULT_CALLER, "status": "SUCCEEDED", "output_keys": {key}}
+    )
     # WHEN the job is read and an upload ticket is asked for
     view = response_json(handler(api_event("GET", "/generations/job-1"), lambda_context))
     ticket = response_json(handler(api_event("POST", "/uploads", body={"filename": "a.png"}), lambda_context))
