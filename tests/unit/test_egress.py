@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import gzip
 import ipaddress
+import json
 import socket
 import ssl
 import threading
@@ -26,7 +27,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from moto import mock_aws
 
-from tests.support.template import create_video_bucket
+from local.stack import LOCAL_PARAMETERS
+from tests.support.template import create_video_bucket, function_environment, load_template
 from videogen.core.errors import (
     InvalidWebhookUrl,
     OutputDownloadFailed,
@@ -524,6 +526,7 @@ def test_a_redirect_to_an_allowed_host_is_followed_and_pinned_too(
         "https://attacker.example.com/x.mp4",  # outside the allowlist
         "https://169.254.169.254/latest/meta-data/",  # the metadata address
         "https://2852039166/latest/meta-data/",
+        "https://0251.0376.0251.0376/latest/meta-data/",
         "http://127.0.0.1:9001/2018-06-01/runtime/invocation/next",
         "http://videos.example.test/x.mp4",  # a downgrade to http
     ],
@@ -658,10 +661,18 @@ def test_a_server_that_stops_answering_times_out_as_a_download_failure(s3: Any, 
     assert stored(s3) == []
 
 
-def test_the_archive_client_refuses_a_redirect_to_the_metadata_address(s3: Any, plain_origin: Origin) -> None:
-    plain_origin.routes["/r.mp4"] = answer(
-        302, headers={"location": "http://169.254.169.254/latest/meta-data/"}
-    )
+@pytest.mark.parametrize(
+    "location",
+    [
+        "http://169.254.169.254/latest/meta-data/",
+        "https://0251.0376.0251.0376/latest/meta-data/",  # a URL httpx refuses to parse
+        "https://[::ffff:169.254.169.254]/latest/meta-data/",
+    ],
+)
+def test_the_archive_client_refuses_a_redirect_to_the_metadata_address(
+    s3: Any, plain_origin: Origin, location: str
+) -> None:
+    plain_origin.routes["/r.mp4"] = answer(302, headers={"location": location})
     with pytest.raises(OutputHostNotAllowed):
         local_archiver(s3, 1024).stream_to_s3(f"http://127.0.0.1:{plain_origin.port}/r.mp4", "outputs/j/0")
     assert stored(s3) == []
@@ -727,3 +738,52 @@ def test_a_refused_webhook_url_is_reported_before_any_attempt() -> None:
     )
     with pytest.raises(InvalidWebhookUrl):
         sender.deliver("https://0xA9FEA9FE/hooks", message_for("j", "FAILED", {}))
+
+
+# --- The template and the state machine ---------------------------------------------------------------------
+
+ROOT = Path(__file__).resolve().parents[2]
+EGRESS_VARIABLES = {
+    "OUTPUT_HOST_ALLOWLIST": "OutputHostAllowlist",
+    "WEBHOOK_HOST_ALLOWLIST": "WebhookHostAllowlist",
+    "ALLOW_LOOPBACK_HTTP": "AllowLoopbackHttp",
+    "EGRESS_MAX_BYTES": "EgressMaxBytes",
+    "EGRESS_TIMEOUT_SECONDS": "EgressTimeoutSeconds",
+}
+
+
+def test_a_deployed_stack_gets_runways_host_https_only_and_no_loopback() -> None:
+    # GIVEN the template's parameters and Globals, with every parameter at its default
+    template = load_template()
+    variables = template["Globals"]["Function"]["Environment"]["Variables"]
+    for variable, parameter in EGRESS_VARIABLES.items():
+        assert variables[variable] == {"Ref": parameter}
+    assert template["Parameters"]["AllowLoopbackHttp"]["Default"] == "false"
+    env = function_environment("ArchiveFunction", {}, None)
+    # THEN the archive function's settings allow Runway's output host only, and no loopback
+    settings = Settings.from_env(env)
+    assert settings.output_host_allowlist == ("dnznrvs05pmza.cloudfront.net",)
+    assert settings.allow_loopback_http is False
+    assert (settings.egress_max_bytes, settings.egress_timeout_seconds) == (5 * 1024**3, 30)
+    with pytest.raises(OutputHostNotAllowed):
+        output_policy(settings).check_url("http://127.0.0.1:9001/2018-06-01/runtime/invocation/next")
+    # AND a local stack (local.stack.LOCAL_PARAMETERS) turns loopback on through the same parameter
+    local = Settings.from_env(function_environment("ArchiveFunction", {}, LOCAL_PARAMETERS))
+    assert local.allow_loopback_http is True
+
+
+def test_a_refused_or_too_large_output_fails_the_job_at_once_and_a_timeout_is_retried_a_bounded_number() -> (
+    None
+):
+    # GIVEN the deployed state machine's archive step
+    asl = json.loads((ROOT / "statemachine" / "generate_video.asl.json").read_text())
+    archive = asl["States"]["Archive outputs to S3"]
+    retried = {name: r["MaxAttempts"] for r in archive["Retry"] for name in r["ErrorEquals"]}
+    # THEN OutputHostNotAllowed and OutputTooLarge are never retried (no retrier names them or States.ALL)
+    assert not {"OutputHostNotAllowed", "OutputTooLarge", "States.ALL", "States.TaskFailed"} & set(retried)
+    # AND they are caught by name into the failure path, with the error kept for the record
+    caught = next(c for c in archive["Catch"] if "OutputHostNotAllowed" in c["ErrorEquals"])
+    assert "OutputTooLarge" in caught["ErrorEquals"]
+    assert caught["Next"] == "The job failed" and caught["ResultPath"] == "$.error"
+    # AND a timeout (OutputDownloadFailed) is retried a bounded number of times
+    assert 0 < retried["OutputDownloadFailed"] <= 10

@@ -6,8 +6,9 @@ connection). Here the connection layer itself resolves once, checks every addres
 (:meth:`EgressPolicy.addresses`) and opens the TCP connection to a checked address. The request keeps its
 URL, so the ``Host`` header, TLS SNI and certificate verification all use the host name.
 
-Every request, each redirect hop included, is checked first (:meth:`EgressPolicy.check_url`); redirects are
-followed up to ``max_redirects`` (0: not at all). Proxy environment variables are ignored (a proxy would
+Every request, each redirect hop included, is checked first (:meth:`EgressPolicy.check_url`; a redirect's
+Location as soon as it arrives, so one httpx cannot parse is refused too); redirects are followed up to
+``max_redirects`` (0: not at all). Proxy environment variables are ignored (a proxy would
 resolve the name itself).
 """
 
@@ -130,6 +131,16 @@ def egress_client(
         if transport is not None
         else PinnedTransport(policy, resolver=resolver, backend=backend, verify=verify)
     )
+
+    def check_redirect(response: httpx.Response) -> None:
+        # Before httpx builds the next request: a Location it cannot parse is refused too, not retried.
+        if response.has_redirect_location:
+            try:
+                target = response.request.url.join(response.headers["location"])
+            except httpx.InvalidURL as exc:
+                raise policy.refused(f"redirect to an invalid URL: {exc}") from None
+            policy.check_url(target)
+
     return httpx.Client(
         transport=chosen,
         timeout=httpx.Timeout(timeout),
@@ -137,4 +148,5 @@ def egress_client(
         max_redirects=max(max_redirects, 0),
         trust_env=False,
         headers={"Accept": "*/*"},
+        event_hooks={"response": [check_redirect]} if max_redirects > 0 else {},
     )
