@@ -54,3 +54,14 @@ def test_an_output_larger_than_egress_max_bytes_fails_the_job_and_stores_nothing
         assert [e["lambdaFunctionFailedEventDetails"]["error"] for e in failed] == ["OutputTooLarge"]
         assert pipeline.archived_keys(job.job_id) == []
         assert job.record["error_code"] == "OutputTooLarge"
+
+
+def test_with_any_output_host_allowed_private_addresses_are_still_refused() -> None:
+    # GIVEN a stack whose OutputHostAllowlist is "*" (any public host): only the address rule stands
+    with LocalPipeline(time_scale=TIME_SCALE, parameters={"OutputHostAllowlist": "*"}) as pipeline:
+        for url in ("https://169.254.169.254/latest/meta-data/", "https://[fd00:ec2::254]/", "https://10.1/"):
+            pipeline.simulator.inject("output", urls=[url])
+            # WHEN the job runs THEN it fails with OutputHostNotAllowed and stores nothing
+            job = pipeline.run(REQUEST, timeout=30)
+            assert (job.status, job.error) == ("FAILED", "OutputHostNotAllowed"), (url, job.cause)
+            assert pipeline.archived_keys(job.job_id) == []
