@@ -33,6 +33,7 @@ def child(variant: str, url: str, endpoint: str) -> None:
     import boto3
     import httpx
 
+    from videogen.core.settings import Settings
     from videogen.pipeline.output_stream import OutputArchiver, make_http_client
 
     s3 = boto3.client(
@@ -42,7 +43,8 @@ def child(variant: str, url: str, endpoint: str) -> None:
     before = _vm_hwm_kib()
     start = time.perf_counter()
     if variant == "streaming":
-        archived = OutputArchiver(s3, make_http_client(), bucket=BUCKET).stream_to_s3(url, "outputs/bench/0")
+        http = make_http_client(Settings(allow_loopback_http=True))  # the local simulator's http URLs
+        archived = OutputArchiver(s3, http, bucket=BUCKET).stream_to_s3(url, "outputs/bench/0")
         size = archived.bytes
     else:
         body = httpx.get(url, timeout=120).content

@@ -85,6 +85,7 @@ class LocalPipeline:
     ``time_scale`` compresses Wait states, Retry backoff, the handlers' clock and the simulator's generation
     times (1.0 = real). ``env_overrides`` are applied over every function's environment.
     ``runway_url``/``runway_api_key``: use that Runway server instead of starting the simulator.
+    ``parameters``: template parameters over ``local.stack.LOCAL_PARAMETERS``.
     """
 
     def __init__(
@@ -94,8 +95,10 @@ class LocalPipeline:
         env_overrides: Mapping[str, str] | None = None,
         runway_url: str | None = None,
         runway_api_key: str = SIMULATOR_API_KEY,
+        parameters: Mapping[str, str] | None = None,
     ) -> None:
         self.time_scale = time_scale
+        self.parameters = dict(parameters or {})
         self.env_overrides = dict(env_overrides or {})
         self.runway_url = runway_url
         self.runway_api_key = runway_api_key
@@ -119,7 +122,12 @@ class LocalPipeline:
             # The template's empty RUNWAYML_BASE_URL means the SDK default, which is what --live wants.
             base_url = "" if self.runway_url == RUNWAY_DEFAULT_URL else self.runway_url
             env = {"RUNWAYML_BASE_URL": base_url, **self.env_overrides}
-            self.stack = deploy_stack(self.session, env_overrides=env, runway_api_key=self.runway_api_key)
+            self.stack = deploy_stack(
+                self.session,
+                env_overrides=env,
+                runway_api_key=self.runway_api_key,
+                parameters=self.parameters,
+            )
             clock = None if self.time_scale == 1 else ScaledClock(self.time_scale)
             region = {"AWS_REGION": self.region, "AWS_DEFAULT_REGION": self.region}
             self._functions = stack.enter_context(

@@ -32,6 +32,9 @@ TEMPLATE_PATH = ROOT / "template.yaml"
 ACCOUNT_ID = "123456789012"
 DEFAULT_REGION = "us-east-1"
 NO_VALUE = object()
+#: Template parameters of every local stack: the simulator serves outputs, and tests receive webhooks, on
+#: http://127.0.0.1 (a deployed stack keeps the template's default, false).
+LOCAL_PARAMETERS = {"AllowLoopbackHttp": "true"}
 
 log = logging.getLogger(__name__)
 logging.getLogger("samtranslator").setLevel(logging.ERROR)  # it warns about its own metrics and toggles
@@ -283,11 +286,19 @@ class LocalStack(Resolver):
     """The translated template's resources, each created in moto the first time another one refers to it."""
 
     def __init__(
-        self, session: Any, *, env_overrides: Mapping[str, str] | None = None, runway_api_key: str = ""
+        self,
+        session: Any,
+        *,
+        env_overrides: Mapping[str, str] | None = None,
+        runway_api_key: str = "",
+        parameters: Mapping[str, str] | None = None,
     ) -> None:
         self.sam = load_template()
         self.stack_name = f"videogen-local-{uuid.uuid4().hex[:6]}"
-        super().__init__(translate(self.sam), stack_name=self.stack_name)
+        self.parameters = {**LOCAL_PARAMETERS, **(parameters or {})}
+        super().__init__(
+            translate(self.sam, self.parameters), parameters=self.parameters, stack_name=self.stack_name
+        )
         self.session = session
         self.region = DEFAULT_REGION
         self.runway_api_key = runway_api_key

@@ -56,7 +56,8 @@ Faults: ``sim.inject(kind, times=1, method=None, path=None, body=None, **params)
       its run.
     - ``throttle`` (next matching create): the task stays THROTTLED for ``seconds`` simulated seconds (60).
     - ``output`` (next matching create): ``count`` outputs, ``format`` (an outputFormat or mp4/mov/zip) and
-      ``size_bytes`` (a video of at least that size, streamed, never held in memory).
+      ``size_bytes`` (a video of at least that size, streamed, never held in memory); ``urls`` (a list): the
+      task's output URLs are exactly these (e.g. an attacker's ``https://169.254.169.254/...``), not its own.
     - ``expired_urls`` (``GET /v1/tasks/*``): that answer's output URLs expire after ``ttl`` real seconds
       (0: already expired). The next GET gives fresh URLs. ``config.output_url_ttl_s`` sets the usual
       lifetime.

@@ -45,6 +45,7 @@ class OutputPlan:
     count: int = 1
     extension: str = "mp4"
     size_bytes: int | None = None
+    urls: tuple[str, ...] = ()  # given output URLs, answered as they are instead of the simulator's own
 
 
 @dataclass

@@ -200,6 +200,8 @@ class RunwaySimulator:
 
     def _task_json(self, task: Task, ttl: float | None = None) -> dict[str, Any]:
         """The task's API JSON; its output URLs expire after ``ttl`` (``config.output_url_ttl_s``)."""
+        if task.outputs.urls:
+            return self.engine.task_json(task, list(task.outputs.urls))
         ttl = self.config.output_url_ttl_s if ttl is None else ttl
         now = self.engine.now()
         expires = math.ceil(now + ttl) if ttl > 0 else math.floor(now + ttl)
@@ -451,7 +453,9 @@ class _Handler(BaseHTTPRequestHandler):
                 elif fault.kind == "output":
                     fmt = params.get("format")
                     extension = extension_for(fmt) if fmt else outputs.extension
-                    outputs = OutputPlan(int(params.get("count", 1)), extension, params.get("size_bytes"))
+                    urls = tuple(str(u) for u in params.get("urls") or ())
+                    count = len(urls) if urls else int(params.get("count", 1))
+                    outputs = OutputPlan(count, extension, params.get("size_bytes"), urls)
             task = sim.engine.create_task(endpoint, body, estimate, outputs=outputs, **kwargs)
         self._send(200, {"id": task.id, "estimatedCost": {"credits": estimate}})
 

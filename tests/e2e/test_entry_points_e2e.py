@@ -39,7 +39,6 @@ def module_pipeline() -> Iterator[LocalPipeline]:
     with LocalPipeline(
         time_scale=TIME_SCALE,
         env_overrides={
-            "WEBHOOK_ALLOW_HTTP_LOOPBACK": "true",
             "POWERTOOLS_METRICS_NAMESPACE": "Test",
             "POLL_MIN_WAIT_SECONDS": "5",
         },

@@ -66,7 +66,6 @@ def pipeline() -> Iterator[LocalPipeline]:
         env_overrides={
             "WEBHOOK_SECRET_ARN": "",
             "WEBHOOK_SECRET": TEST_WEBHOOK_SECRET,
-            "WEBHOOK_ALLOW_HTTP_LOOPBACK": "true",
             "POWERTOOLS_METRICS_NAMESPACE": "Test",
         },
     ) as p:

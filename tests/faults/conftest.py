@@ -18,7 +18,6 @@ from local.runner import LocalPipeline
 TIME_SCALE = 0.005
 ENVIRONMENT = {
     "POLL_MIN_WAIT_SECONDS": "5",
-    "WEBHOOK_ALLOW_HTTP_LOOPBACK": "true",
     "WEBHOOK_MAX_ATTEMPTS": "1",  # one POST per invocation: Lambda's asynchronous retries do the rest
 }
 

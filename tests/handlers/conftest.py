@@ -14,6 +14,7 @@ from aws_lambda_powertools.utilities import parameters
 from moto import mock_aws
 
 from local.simulator import ManualClock, RunwaySimulator, SimulatorConfig
+from local.stack import LOCAL_PARAMETERS
 from tests.support.clock import clock_starting_now
 from tests.support.entry_points import import_handler
 from tests.support.template import create_jobs_table, create_video_bucket, function_environment
@@ -65,7 +66,8 @@ def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
         resources = {"VideoBucket": bucket, "JobsTable": table, "RunwayApiSecret": secret_arn}
         env = {}
         for logical_id in FUNCTIONS.values():
-            env.update(function_environment(logical_id, resources, {"RunwayBaseUrl": sim.base_url}))
+            parameters_ = {**LOCAL_PARAMETERS, "RunwayBaseUrl": sim.base_url}  # the simulator's http URLs
+            env.update(function_environment(logical_id, resources, parameters_))
         for name, value in env.items():
             monkeypatch.setenv(name, value)
         yield Stack(sim, clock, s3, boto3.resource("dynamodb").Table(table), env, load_handler)

@@ -6,9 +6,11 @@ import base64
 import hashlib
 import hmac
 
-import httpx
 import pytest
 
+from videogen.core.settings import Settings
+from videogen.egress.policy import webhook_policy
+from videogen.egress.transport import egress_client
 from videogen.notifications.delivery import WebhookDeliveryFailed, WebhookRejected, WebhookSender, message_for
 from videogen.notifications.signing import InvalidWebhookSecret, secret_bytes, sign, verify
 from videogen.notifications.url_safety import InvalidWebhookUrl, check_webhook_url
@@ -58,24 +60,30 @@ def test_malformed_secrets_are_refused(secret):
     ],
 )
 def test_only_https_public_urls_or_local_loopback(url, allow_loopback, ok):
-    resolver = {"hooks.example.com": ["93.184.215.14"]}.__getitem__
+    resolver = {"hooks.example.com": ["93.184.215.14"], "localhost": ["127.0.0.1"]}.__getitem__
+    policy = webhook_policy(Settings(allow_loopback_http=allow_loopback))
     if ok:
-        check_webhook_url(url, allow_http_loopback=allow_loopback, resolver=resolver)
+        check_webhook_url(url, policy, resolver=resolver)
     else:
         with pytest.raises(InvalidWebhookUrl):
-            check_webhook_url(url, allow_http_loopback=allow_loopback, resolver=resolver)
+            check_webhook_url(url, policy, resolver=resolver)
 
 
 def test_a_host_resolving_to_a_private_address_is_refused():
     with pytest.raises(InvalidWebhookUrl):
-        check_webhook_url("https://internal.example.com/x", resolver=lambda host: ["10.1.2.3"])
+        check_webhook_url(
+            "https://internal.example.com/x", webhook_policy(Settings()), resolver=lambda host: ["10.1.2.3"]
+        )
+
+
+LOCAL_POLICY = webhook_policy(Settings(allow_loopback_http=True))
 
 
 def _sender(**kwargs):
     return WebhookSender(
-        httpx.Client(timeout=5),
+        egress_client(LOCAL_POLICY, timeout=5),
         secret=lambda: SECRET,
-        allow_http_loopback=True,
+        policy=LOCAL_POLICY,
         sleep=lambda s: None,
         **kwargs,
     )

@@ -20,6 +20,7 @@ from typing import Any
 import boto3
 from moto import mock_aws
 
+from local.stack import LOCAL_PARAMETERS
 from tests.support.template import (
     ROOT,
     create_jobs_table,
@@ -103,7 +104,7 @@ class EntryStack:
             "WebhookSigningSecret": "",
             "VideoBucket.Arn": f"arn:aws:s3:::{self.bucket}",
         }
-        env = function_environment(logical_id, resources)
+        env = function_environment(logical_id, resources, LOCAL_PARAMETERS)
         env.update(
             {
                 "RUNWAY_SECRET_ARN": "",
@@ -111,7 +112,6 @@ class EntryStack:
                 "RUNWAYML_BASE_URL": "http://127.0.0.1:9",
                 "WEBHOOK_SECRET_ARN": "",
                 "WEBHOOK_SECRET": TEST_WEBHOOK_SECRET,
-                "WEBHOOK_ALLOW_HTTP_LOOPBACK": "true",
                 "POWERTOOLS_TRACE_DISABLED": "true",
                 "POWERTOOLS_METRICS_NAMESPACE": "Test",
                 "POWERTOOLS_LOG_LEVEL": "WARNING",

@@ -117,7 +117,9 @@ def test_transient_s3_failures_are_storage_unavailable(s3: Any, code: str, statu
     S3Faults(s3).fail("PutObject", code, status)
     # WHEN an output is archived THEN the failure is StorageUnavailable (the state machine retries it)
     with pytest.raises(StorageUnavailable) as raised:
-        make_archiver(s3, origin).stream_to_s3("https://cdn.example.com/0.mp4", "outputs/job-1/0")
+        make_archiver(s3, origin).stream_to_s3(
+            "https://dnznrvs05pmza.cloudfront.net/0.mp4", "outputs/job-1/0"
+        )
     assert raised.value.details["code"] == code and raised.value.details["status"] == status
     assert keys(s3) == []
 
@@ -135,7 +137,7 @@ def test_network_failures_to_s3_are_storage_unavailable(s3: Any, exception: Exce
     S3Faults(s3).raise_("PutObject", exception)
     with pytest.raises(StorageUnavailable, match=type(exception).__name__):
         make_archiver(s3, Origin({"/0.mp4": SMALL})).stream_to_s3(
-            "https://cdn.example.com/0.mp4", "outputs/job-1/0"
+            "https://dnznrvs05pmza.cloudfront.net/0.mp4", "outputs/job-1/0"
         )
 
 
@@ -153,7 +155,7 @@ def test_permanent_s3_refusals_are_storage_refused(s3: Any, code: str, status: i
     S3Faults(s3).fail("PutObject", code, status)
     with pytest.raises(StorageRefused) as raised:
         make_archiver(s3, Origin({"/0.mp4": SMALL})).stream_to_s3(
-            "https://cdn.example.com/0.mp4", "outputs/job-1/0"
+            "https://dnznrvs05pmza.cloudfront.net/0.mp4", "outputs/job-1/0"
         )
     assert raised.value.details["code"] == code
 
@@ -179,7 +181,9 @@ def test_a_failed_upload_part_leaves_no_multipart_upload(s3: Any) -> None:
     origin = Origin({"/0.mp4": LARGE})
     # WHEN archived
     with pytest.raises(StorageUnavailable):
-        make_archiver(s3, origin).stream_to_s3("https://cdn.example.com/0.mp4", "outputs/job-1/0")
+        make_archiver(s3, origin).stream_to_s3(
+            "https://dnznrvs05pmza.cloudfront.net/0.mp4", "outputs/job-1/0"
+        )
     # THEN the multipart upload was started, then aborted: no parts are left, no object either
     assert faults.count("CreateMultipartUpload") == 1
     assert faults.count("AbortMultipartUpload") >= 1
@@ -194,7 +198,7 @@ def test_parts_are_aborted_even_when_the_first_abort_fails(s3: Any) -> None:
     faults.fail("AbortMultipartUpload", "InternalError", 500, times=1)
     with pytest.raises(StorageUnavailable):
         make_archiver(s3, Origin({"/0.mp4": LARGE})).stream_to_s3(
-            "https://cdn.example.com/0.mp4", "outputs/job-1/0"
+            "https://dnznrvs05pmza.cloudfront.net/0.mp4", "outputs/job-1/0"
         )
     # THEN the archiver's own sweep aborted the upload
     assert faults.count("AbortMultipartUpload") == 2
@@ -217,7 +221,7 @@ def test_a_truncated_download_leaves_no_multipart_upload(s3: Any) -> None:
         transfer_config=TransferConfig(multipart_threshold=PART, multipart_chunksize=PART),
     )
     with pytest.raises(Exception, match="ended after"):
-        archiver.stream_to_s3("https://cdn.example.com/0.mp4", "outputs/job-1/0")
+        archiver.stream_to_s3("https://dnznrvs05pmza.cloudfront.net/0.mp4", "outputs/job-1/0")
     assert pending_uploads(s3) == []
     assert keys(s3) == []
 
@@ -231,7 +235,7 @@ def test_a_rerun_aborts_the_parts_a_killed_attempt_left(s3: Any) -> None:
     other = s3.create_multipart_upload(Bucket=BUCKET, Key="outputs/job-1/0.mp4.other")
     # WHEN the archive runs again
     obj = make_archiver(s3, Origin({"/0.mp4": LARGE})).stream_to_s3(
-        "https://cdn.example.com/0.mp4", "outputs/job-1/0", metadata=META, reuse=True
+        "https://dnznrvs05pmza.cloudfront.net/0.mp4", "outputs/job-1/0", metadata=META, reuse=True
     )
     # THEN the output is stored whole and the killed attempt's parts are gone (other keys untouched)
     assert obj.bytes == len(LARGE) and not obj.reused
@@ -246,14 +250,14 @@ def test_a_rerun_keeps_an_output_stored_whole_without_downloading_it(s3: Any) ->
     origin = Origin({"/0.mp4": LARGE})
     archiver = make_archiver(s3, origin)
     first = archiver.stream_to_s3(
-        "https://cdn.example.com/0.mp4", "outputs/job-1/0", metadata=META, reuse=True
+        "https://dnznrvs05pmza.cloudfront.net/0.mp4", "outputs/job-1/0", metadata=META, reuse=True
     )
     tags = s3.get_object_tagging(Bucket=BUCKET, Key=first.key)["TagSet"]
     assert tags == [{"Key": SHA256_TAG, "Value": hashlib.sha256(LARGE).hexdigest()}]
     versions = len(s3.list_object_versions(Bucket=BUCKET)["Versions"])
     # WHEN archived again
     again = archiver.stream_to_s3(
-        "https://cdn.example.com/0.mp4", "outputs/job-1/0", metadata=META, reuse=True
+        "https://dnznrvs05pmza.cloudfront.net/0.mp4", "outputs/job-1/0", metadata=META, reuse=True
     )
     # THEN the stored object is kept: same summary, its body never read again, no new object version
     assert again.reused and not first.reused
@@ -281,7 +285,7 @@ def test_a_stored_object_that_cannot_stand_for_the_output_is_replaced(
     origin = Origin({"/0.mp4": LARGE})
     # WHEN archived THEN the output is downloaded and stored again, with this task's metadata and tag
     obj = make_archiver(s3, origin).stream_to_s3(
-        "https://cdn.example.com/0.mp4", "outputs/job-1/0", metadata=META, reuse=True
+        "https://dnznrvs05pmza.cloudfront.net/0.mp4", "outputs/job-1/0", metadata=META, reuse=True
     )
     assert not obj.reused and origin.downloads("/0.mp4") == 1
     head = s3.head_object(Bucket=BUCKET, Key=obj.key)
@@ -293,11 +297,13 @@ def test_without_a_content_length_nothing_is_kept(s3: Any) -> None:
     # GIVEN an output stored whole, and a CDN that no longer sends Content-Length
     origin = Origin({"/0.mp4": SMALL})
     archiver = make_archiver(s3, origin)
-    archiver.stream_to_s3("https://cdn.example.com/0.mp4", "outputs/job-1/0", metadata=META, reuse=True)
+    archiver.stream_to_s3(
+        "https://dnznrvs05pmza.cloudfront.net/0.mp4", "outputs/job-1/0", metadata=META, reuse=True
+    )
     origin.content_length = False
     # WHEN archived again THEN the size cannot be compared: it is downloaded again
     again = archiver.stream_to_s3(
-        "https://cdn.example.com/0.mp4", "outputs/job-1/0", metadata=META, reuse=True
+        "https://dnznrvs05pmza.cloudfront.net/0.mp4", "outputs/job-1/0", metadata=META, reuse=True
     )
     assert not again.reused and origin.downloads("/0.mp4") == 2
 
@@ -305,8 +311,8 @@ def test_without_a_content_length_nothing_is_kept(s3: Any) -> None:
 def test_without_reuse_the_output_is_always_downloaded(s3: Any) -> None:
     origin = Origin({"/0.mp4": SMALL})
     archiver = make_archiver(s3, origin)
-    archiver.stream_to_s3("https://cdn.example.com/0.mp4", "outputs/job-1/0", metadata=META)
-    archiver.stream_to_s3("https://cdn.example.com/0.mp4", "outputs/job-1/0", metadata=META)
+    archiver.stream_to_s3("https://dnznrvs05pmza.cloudfront.net/0.mp4", "outputs/job-1/0", metadata=META)
+    archiver.stream_to_s3("https://dnznrvs05pmza.cloudfront.net/0.mp4", "outputs/job-1/0", metadata=META)
     assert origin.downloads("/0.mp4") == 2
 
 
@@ -318,14 +324,14 @@ def test_a_tagging_failure_does_not_fail_the_archive(s3: Any, caplog: pytest.Log
     archiver = make_archiver(s3, origin)
     with caplog.at_level(logging.WARNING, logger="videogen.pipeline.output_stream"):
         obj = archiver.stream_to_s3(
-            "https://cdn.example.com/0.mp4", "outputs/job-1/0", metadata=META, reuse=True
+            "https://dnznrvs05pmza.cloudfront.net/0.mp4", "outputs/job-1/0", metadata=META, reuse=True
         )
     assert keys(s3) == [obj.key]
     assert "without its sha256 tag" in caplog.text
     # AND a re-run, finding no tag, downloads it again rather than trusting it
     faults.clear()
     assert not archiver.stream_to_s3(
-        "https://cdn.example.com/0.mp4", "outputs/job-1/0", metadata=META, reuse=True
+        "https://dnznrvs05pmza.cloudfront.net/0.mp4", "outputs/job-1/0", metadata=META, reuse=True
     ).reused
     assert origin.downloads("/0.mp4") == 2
 
@@ -334,7 +340,7 @@ def test_a_transient_failure_reading_the_stored_object_is_storage_unavailable(s3
     S3Faults(s3).fail("HeadObject", "", 503)
     with pytest.raises(StorageUnavailable):
         make_archiver(s3, Origin({"/0.mp4": SMALL})).stream_to_s3(
-            "https://cdn.example.com/0.mp4", "outputs/job-1/0", metadata=META, reuse=True
+            "https://dnznrvs05pmza.cloudfront.net/0.mp4", "outputs/job-1/0", metadata=META, reuse=True
         )
 
 
@@ -390,7 +396,10 @@ def test_an_archive_failing_on_output_2_of_2_is_finished_by_a_rerun(s3: Any) -> 
         {
             "id": "task-1",
             "status": "SUCCEEDED",
-            "output": ["https://cdn.example.com/0.mp4", "https://cdn.example.com/1.mp4"],
+            "output": [
+                "https://dnznrvs05pmza.cloudfront.net/0.mp4",
+                "https://dnznrvs05pmza.cloudfront.net/1.mp4",
+            ],
             "cost": {"credits": 60},
         }
     )
@@ -484,9 +493,15 @@ def test_the_archive_function_may_make_every_call_the_archiver_makes(s3: Any) ->
     archiver = make_archiver(s3, origin)
     faults.fail("UploadPart", "SlowDown", 503, times=1)
     with pytest.raises(StorageUnavailable):
-        archiver.stream_to_s3("https://cdn.example.com/0.mp4", "outputs/job-1/0", metadata=META, reuse=True)
-    archiver.stream_to_s3("https://cdn.example.com/0.mp4", "outputs/job-1/0", metadata=META, reuse=True)
-    archiver.stream_to_s3("https://cdn.example.com/0.mp4", "outputs/job-1/0", metadata=META, reuse=True)
+        archiver.stream_to_s3(
+            "https://dnznrvs05pmza.cloudfront.net/0.mp4", "outputs/job-1/0", metadata=META, reuse=True
+        )
+    archiver.stream_to_s3(
+        "https://dnznrvs05pmza.cloudfront.net/0.mp4", "outputs/job-1/0", metadata=META, reuse=True
+    )
+    archiver.stream_to_s3(
+        "https://dnznrvs05pmza.cloudfront.net/0.mp4", "outputs/job-1/0", metadata=META, reuse=True
+    )
     archiver.put_json("outputs/job-1/job.json", {})
     operations = {op for op, _ in faults.calls}
     assert operations - set(IAM_ACTIONS) == set(), "map the new S3 operations to their IAM actions"

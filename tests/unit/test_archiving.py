@@ -15,6 +15,7 @@ from moto import mock_aws
 
 from tests.support.template import create_video_bucket
 from videogen.core.errors import OutputDownloadFailed, OutputHostNotAllowed
+from videogen.core.settings import Settings
 from videogen.pipeline.output_stream import (
     HashingReader,
     OutputArchiver,
@@ -24,36 +25,41 @@ from videogen.pipeline.output_stream import (
     output_type,
 )
 
-
-@pytest.mark.parametrize(
-    ("url", "allowlist"),
-    [
-        ("https://cdn.example.com/a.mp4?sig=1", ()),
-        ("http://127.0.0.1:8787/_outputs/t/0.mp4", ()),
-        ("http://localhost/x.mp4", ()),
-        ("https://dnznrvs05pmza.cloudfront.net/x.mp4", ("dnznrvs05pmza.cloudfront.net",)),
-        ("https://a.b.runwayml.com/x.mp4", (".runwayml.com",)),
-        ("https://runwayml.com/x.mp4", ("*.runwayml.com",)),
-    ],
-)
-def test_allowed_output_urls(url: str, allowlist: tuple[str, ...]) -> None:
-    check_output_url(url, allowlist)
+ANY_HOST = Settings(output_host_allowlist=("*",))
+LOCAL = Settings(allow_loopback_http=True)
 
 
 @pytest.mark.parametrize(
-    ("url", "allowlist"),
+    ("url", "settings"),
     [
-        ("http://cdn.example.com/a.mp4", ()),  # http off loopback
-        ("http://10.0.0.1/a.mp4", ()),
-        ("ftp://cdn.example.com/a.mp4", ()),
-        ("file:///etc/passwd", ()),
-        ("https://evil.example.com/a.mp4", ("cdn.example.com",)),
-        ("https://notrunwayml.com/a.mp4", (".runwayml.com",)),
+        ("https://dnznrvs05pmza.cloudfront.net/x.mp4?_jwt=1", Settings()),  # Runway's host, the default
+        ("https://cdn.example.com/a.mp4?sig=1", ANY_HOST),
+        ("http://127.0.0.1:8787/_outputs/t/0.mp4", LOCAL),
+        ("http://localhost/x.mp4", LOCAL),
+        ("https://a.b.runwayml.com/x.mp4", Settings(output_host_allowlist=(".runwayml.com",))),
+        ("https://runwayml.com/x.mp4", Settings(output_host_allowlist=("*.runwayml.com",))),
     ],
 )
-def test_refused_output_urls(url: str, allowlist: tuple[str, ...]) -> None:
+def test_allowed_output_urls(url: str, settings: Settings) -> None:
+    check_output_url(url, settings)
+
+
+@pytest.mark.parametrize(
+    ("url", "settings"),
+    [
+        ("https://cdn.example.com/a.mp4", Settings()),  # not Runway's host
+        ("http://cdn.example.com/a.mp4", ANY_HOST),  # http off loopback
+        ("http://127.0.0.1:8787/_outputs/t/0.mp4", Settings()),  # loopback without AllowLoopbackHttp
+        ("http://10.0.0.1/a.mp4", ANY_HOST),
+        ("ftp://cdn.example.com/a.mp4", ANY_HOST),
+        ("file:///etc/passwd", ANY_HOST),
+        ("https://evil.example.com/a.mp4", Settings(output_host_allowlist=("cdn.example.com",))),
+        ("https://notrunwayml.com/a.mp4", Settings(output_host_allowlist=(".runwayml.com",))),
+    ],
+)
+def test_refused_output_urls(url: str, settings: Settings) -> None:
     with pytest.raises(OutputHostNotAllowed):
-        check_output_url(url, allowlist)
+        check_output_url(url, settings)
 
 
 @pytest.mark.parametrize(
@@ -151,14 +157,16 @@ def test_streams_a_multipart_upload_with_sha256(s3: Any) -> None:
         )
 
     arc = archiver(s3, handler, multipart_threshold=5 * 1024 * 1024, multipart_chunksize=5 * 1024 * 1024)
-    obj = arc.stream_to_s3("https://cdn.example.com/x?sig=1", "outputs/job/0", metadata={"job-id": "job"})
+    obj = arc.stream_to_s3(
+        "https://dnznrvs05pmza.cloudfront.net/x?sig=1", "outputs/job/0", metadata={"job-id": "job"}
+    )
     stored = s3.get_object(Bucket="videos", Key="outputs/job/0.mp4")
     body = stored["Body"].read()
     assert body == video
     assert obj.key == "outputs/job/0.mp4"
     assert obj.bytes == len(video)
     assert obj.sha256 == hashlib.sha256(video).hexdigest()
-    assert obj.source_host == "cdn.example.com"
+    assert obj.source_host == "dnznrvs05pmza.cloudfront.net"
     assert stored["ContentType"] == "video/mp4"
     assert stored["Metadata"] == {"job-id": "job"}
     assert stored["ETag"].endswith('-3"')  # three parts: really multipart
@@ -168,14 +176,14 @@ def test_streams_a_multipart_upload_with_sha256(s3: Any) -> None:
 def test_refused_url_asks_for_a_refresh(s3: Any, status: int) -> None:
     arc = archiver(s3, lambda request: httpx.Response(status))
     with pytest.raises(OutputUrlRejected):
-        arc.stream_to_s3("https://cdn.example.com/x", "outputs/job/0")
+        arc.stream_to_s3("https://dnznrvs05pmza.cloudfront.net/x", "outputs/job/0")
 
 
 @pytest.mark.parametrize("status", [500, 502, 503])
 def test_server_errors_are_download_failures(s3: Any, status: int) -> None:
     arc = archiver(s3, lambda request: httpx.Response(status))
     with pytest.raises(OutputDownloadFailed, match=str(status)):
-        arc.stream_to_s3("https://cdn.example.com/x", "outputs/job/0")
+        arc.stream_to_s3("https://dnznrvs05pmza.cloudfront.net/x", "outputs/job/0")
 
 
 def test_short_body_leaves_no_object(s3: Any) -> None:
@@ -189,7 +197,7 @@ def test_short_body_leaves_no_object(s3: Any) -> None:
 
     # WHEN archived THEN OutputDownloadFailed, and no truncated object under the key
     with pytest.raises(OutputDownloadFailed):
-        archiver(s3, handler).stream_to_s3("https://cdn.example.com/x", "outputs/job/0")
+        archiver(s3, handler).stream_to_s3("https://dnznrvs05pmza.cloudfront.net/x", "outputs/job/0")
     assert "Contents" not in s3.list_objects_v2(Bucket="videos")
 
 
@@ -198,17 +206,17 @@ def test_connection_failure_is_a_download_failure(s3: Any) -> None:
         raise httpx.ConnectError("refused", request=request)
 
     with pytest.raises(OutputDownloadFailed, match="ConnectError"):
-        archiver(s3, handler).stream_to_s3("https://cdn.example.com/x", "outputs/job/0")
+        archiver(s3, handler).stream_to_s3("https://dnznrvs05pmza.cloudfront.net/x", "outputs/job/0")
 
 
 def test_redirect_to_a_refused_host_is_refused(s3: Any) -> None:
     def handler(request: httpx.Request) -> httpx.Response:
-        if request.url.host == "cdn.example.com":
+        if request.url.host == "dnznrvs05pmza.cloudfront.net":
             return httpx.Response(302, headers={"location": "http://attacker.example/x.mp4"})
         return httpx.Response(200, content=b"x")  # pragma: no cover - must not be reached
 
     with pytest.raises(OutputHostNotAllowed):
-        archiver(s3, handler).stream_to_s3("https://cdn.example.com/x", "outputs/job/0")
+        archiver(s3, handler).stream_to_s3("https://dnznrvs05pmza.cloudfront.net/x", "outputs/job/0")
 
 
 def test_put_json_writes_a_manifest(s3: Any) -> None:

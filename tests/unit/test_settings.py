@@ -24,7 +24,11 @@ def test_template_environment_gives_valid_settings() -> None:
     assert settings.runway_base_url is None
     assert settings.deadline_seconds == 3600
     assert (settings.poll_min_wait_seconds, settings.poll_max_wait_seconds) == (10, 60)
-    assert settings.output_host_allowlist == ()
+    assert settings.output_host_allowlist == ("dnznrvs05pmza.cloudfront.net",)  # Runway's output host
+    assert settings.webhook_host_allowlist == ()
+    assert settings.allow_loopback_http is False  # no deployed stack allows http to loopback
+    assert settings.egress_max_bytes == 5 * 1024**3
+    assert settings.egress_timeout_seconds == 30
 
 
 def test_defaults_when_environment_is_empty() -> None:

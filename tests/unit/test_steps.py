@@ -106,7 +106,9 @@ def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
         s3 = boto3.client("s3")
         create_video_bucket(s3, "videos")
         create_jobs_table(boto3.client("dynamodb"), "jobs")
-        settings = Settings(runway_base_url=sim.base_url, jobs_table="jobs", output_bucket="videos")
+        settings = Settings(
+            runway_base_url=sim.base_url, jobs_table="jobs", output_bucket="videos", allow_loopback_http=True
+        )
         yield World(
             sim=sim,
             clock=clock,
@@ -114,7 +116,7 @@ def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
             jobs=JobStore(boto3.resource("dynamodb").Table("jobs")),
             settings=settings,
             runway=RunwayClients(settings),
-            archiver=OutputArchiver(s3, make_http_client(), bucket="videos"),
+            archiver=OutputArchiver(s3, make_http_client(settings), bucket="videos"),
         )
 
 
@@ -514,7 +516,10 @@ def test_http_output_off_loopback_is_refused_before_writing(world: World) -> Non
 
 def test_allowlist_refuses_other_hosts(world: World) -> None:
     state = world.finished()
-    settings = world.settings.model_copy(update={"output_host_allowlist": ("cdn.runwayml.example",)})
+    # (without AllowLoopbackHttp: with it, the simulator's loopback URLs pass whatever the allowlist)
+    settings = world.settings.model_copy(
+        update={"output_host_allowlist": ("cdn.runwayml.example",), "allow_loopback_http": False}
+    )
     with pytest.raises(OutputHostNotAllowed, match=r"127\.0\.0\.1"):
         world.archive(state, settings=settings)
 

@@ -7,7 +7,6 @@ delivery failures raise (Lambda's async retries try again later); a refusal or a
 from typing import Any
 
 import boto3
-import httpx
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent, event_source
@@ -15,6 +14,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.config import Config
 
 from videogen.core.settings import Settings
+from videogen.egress.policy import webhook_policy
+from videogen.egress.transport import egress_client
 from videogen.intake.job_views import JobViews
 from videogen.notifications.delivery import Notifier, WebhookSender
 from videogen.observability import logger, metrics, route_domain_logs, tracer
@@ -28,7 +29,8 @@ _views = JobViews(
     jobs=JobStore(boto3.resource("dynamodb").Table(settings.jobs_table)),
     s3=boto3.client("s3", config=Config(signature_version="s3v4")),
 )
-_http = httpx.Client(timeout=settings.webhook_timeout_seconds, follow_redirects=False)
+_policy = webhook_policy(settings)
+_http = egress_client(_policy, timeout=settings.webhook_timeout_seconds)
 
 
 def _secret() -> str:
@@ -47,7 +49,7 @@ notifier = Notifier(
         _http,
         secret=_secret,
         max_attempts=settings.webhook_max_attempts,
-        allow_http_loopback=settings.webhook_allow_http_loopback,
+        policy=_policy,
     ),
     load_view=_load_view,
 )

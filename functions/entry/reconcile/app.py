@@ -54,7 +54,10 @@ TABLE = boto3.resource("dynamodb").Table(SETTINGS.jobs_table)
 JOBS = JobStore(TABLE)
 RUNWAY = RunwayClients(SETTINGS)
 ARCHIVER = OutputArchiver(
-    boto3.client("s3"), make_http_client(SETTINGS.output_host_allowlist), bucket=SETTINGS.output_bucket
+    boto3.client("s3"),
+    make_http_client(SETTINGS),
+    bucket=SETTINGS.output_bucket,
+    max_bytes=SETTINGS.egress_max_bytes,
 )
 RECONCILER = Reconciler(
     SETTINGS,

@@ -28,7 +28,10 @@ SETTINGS = Settings.from_env(require=("output_bucket",))
 route_domain_logs()
 RUNWAY = RunwayClients(SETTINGS)
 ARCHIVER = OutputArchiver(
-    boto3.client("s3"), make_http_client(SETTINGS.output_host_allowlist), bucket=SETTINGS.output_bucket
+    boto3.client("s3"),
+    make_http_client(SETTINGS),
+    bucket=SETTINGS.output_bucket,
+    max_bytes=SETTINGS.egress_max_bytes,
 )
 
 

@@ -247,3 +247,15 @@ class RunwayInternalFailure(VideoGenError):
 class InputUploadMissing(VideoGenError):
     """The create step found no valid Runway upload recorded for an ``s3://`` input: the upload step did not
     run, or its upload is too old to use. Not retried."""
+
+
+# --- Egress: where the pipeline sends requests (videogen.egress) --------------------------------------------
+
+
+class OutputTooLarge(VideoGenError):
+    """An output is larger than ``EgressMaxBytes`` (its Content-Length, or the bytes streamed so far). Not
+    retried: the same URL serves the same file; nothing is left under the output key."""
+
+
+class InvalidWebhookUrl(VideoGenError):
+    """A ``webhook_url`` the pipeline will not call (scheme, host, or an address that is not public)."""

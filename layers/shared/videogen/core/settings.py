@@ -21,7 +21,6 @@ DEADLINE_SECONDS              Longest wait for Runway after submission (default 
 POLL_MIN_WAIT_SECONDS         Shortest wait between two polls, never below 5 (default 10)
 POLL_MAX_WAIT_SECONDS         Longest wait between two polls (default 60)
 RUNWAY_INTERNAL_RETRIES       New tasks created after a task fails with an ``INTERNAL.*`` code (default 2)
-OUTPUT_HOST_ALLOWLIST         Optional comma-separated hosts output URLs may point at; empty: any https host
 STATE_MACHINE_ARN             The generate-video state machine (API, S3 trigger)
 CANCEL_FUNCTION_NAME          The function that owns Runway cancels (the API hands DELETE to it)
 RECONCILE_FUNCTION_NAME       The reconcile function (the API hands POST /generations/{id}/retry to it)
@@ -34,11 +33,16 @@ EVENT_BUS_NAME                Bus of the "Video Generation ..." events (default 
 EVENT_SOURCE                  Their source (default ``runway-video-pipeline``)
 WEBHOOK_SECRET_ARN            Secrets Manager secret with the ``whsec_...`` webhook signing secret (notify)
 WEBHOOK_SECRET                The signing secret itself, for local runs only (ignored when the ARN is set)
-WEBHOOK_ALLOW_HTTP_LOOPBACK   ``true`` only in local runs: lets webhooks go to http://127.0.0.1 / localhost
 WEBHOOK_MAX_ATTEMPTS          Delivery attempts inside one invocation (default 4)
 WEBHOOK_TIMEOUT_SECONDS       Timeout of one delivery attempt (default 10)
 API_AUTH                      How API callers authenticate (``IAM`` or ``API_KEY``): whose identity owns a job
 ADMIN_PRINCIPALS              Comma-separated IAM ARNs / API key ids that see every job (default: none)
+OUTPUT_HOST_ALLOWLIST         Comma-separated hosts output URLs may point at (``.example.com``: it and names
+                              under it; ``*``: any public host); empty: Runway's host (RUNWAY_OUTPUT_HOSTS)
+WEBHOOK_HOST_ALLOWLIST        Comma-separated hosts webhook URLs may point at; empty: any public https host
+ALLOW_LOOPBACK_HTTP           ``true`` only in local stacks: http(s) to 127.0.0.0/8, ::1 and localhost allowed
+EGRESS_MAX_BYTES              Largest output the archive step downloads (default 5 GiB): OutputTooLarge above
+EGRESS_TIMEOUT_SECONDS        Connect timeout and longest wait for a read or write of a download (default 30)
 ============================  ================================================================================
 """
 
@@ -62,6 +66,8 @@ from videogen.core.errors import SettingsError
 
 #: Runway: "Consumers of this API should not expect updates more frequent than once every five seconds".
 RUNWAY_MIN_POLL_SECONDS = 5
+#: Where Runway serves task outputs: its docs' example and real task outputs use this CloudFront host.
+RUNWAY_OUTPUT_HOSTS = ("dnznrvs05pmza.cloudfront.net",)
 #: The template's bound on RunwayInternalRetries: each retry is a new task, so a few at most.
 MAX_RUNWAY_INTERNAL_RETRIES = 5
 
@@ -100,7 +106,6 @@ class Settings(BaseSettings):
     poll_min_wait_seconds: int = Field(default=10, ge=RUNWAY_MIN_POLL_SECONDS)
     poll_max_wait_seconds: int = Field(default=60, ge=RUNWAY_MIN_POLL_SECONDS)
     runway_internal_retries: int = Field(default=2, ge=0, le=MAX_RUNWAY_INTERNAL_RETRIES)
-    output_host_allowlist: Annotated[tuple[str, ...], NoDecode] = ()
     state_machine_arn: str = ""
     cancel_function_name: str = ""
     reconcile_function_name: str = ""
@@ -113,12 +118,17 @@ class Settings(BaseSettings):
     event_source: str = "runway-video-pipeline"
     webhook_secret_arn: str = ""
     webhook_secret: str = ""
-    webhook_allow_http_loopback: bool = False
     webhook_max_attempts: int = Field(default=4, ge=1, le=10)
     webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
     # Job owners (videogen.intake.callers)
     api_auth: Literal["IAM", "API_KEY"] = "IAM"
     admin_principals: Annotated[tuple[str, ...], NoDecode] = ()
+    # Egress (videogen.egress): where archive downloads and webhook deliveries may go.
+    output_host_allowlist: Annotated[tuple[str, ...], NoDecode] = RUNWAY_OUTPUT_HOSTS
+    webhook_host_allowlist: Annotated[tuple[str, ...], NoDecode] = ()
+    allow_loopback_http: bool = False
+    egress_max_bytes: int = Field(default=5 * 1024**3, ge=1024)
+    egress_timeout_seconds: float = Field(default=30.0, gt=0, le=300)
 
     @classmethod
     def settings_customise_sources(
@@ -149,7 +159,7 @@ class Settings(BaseSettings):
             raise ValueError("a key prefix cannot be empty")
         return value if value.endswith("/") else value + "/"
 
-    @field_validator("output_host_allowlist", mode="before")
+    @field_validator("output_host_allowlist", "webhook_host_allowlist", mode="before")
     @classmethod
     def _split_hosts(cls, value: Any) -> Any:
         if isinstance(value, str):

@@ -25,6 +25,7 @@ from videogen.core.errors import IdempotencyConflict, InvalidRequest, PipelineUn
 from videogen.core.job import JobStatus
 from videogen.core.request import GenerationRequest
 from videogen.core.settings import Settings
+from videogen.egress.policy import webhook_policy
 from videogen.intake.data_uris import move_data_uris
 from videogen.intake.job_ids import canonical_json, new_job_id, request_fingerprint
 from videogen.notifications.url_safety import InvalidWebhookUrl, check_webhook_url
@@ -77,11 +78,7 @@ class JobIntake:
         self._check_s3_inputs(parsed, bucket or self.settings.output_bucket)
         if parsed.webhook_url is not None:
             try:
-                check_webhook_url(
-                    parsed.webhook_url,
-                    allow_http_loopback=self.settings.webhook_allow_http_loopback,
-                    resolve=False,
-                )
+                check_webhook_url(parsed.webhook_url, webhook_policy(self.settings), resolve=False)
             except InvalidWebhookUrl as exc:
                 raise InvalidRequest([f"webhook_url: {exc.message}"]) from None
         return parsed, prepared

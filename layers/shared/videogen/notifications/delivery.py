@@ -7,8 +7,10 @@ Each delivery is a POST of ``{"type", "timestamp", "data": <job view>}`` with th
 - ``webhook-signature``: ``v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}">`` keyed with the secret's
   bytes (the secret is ``whsec_<base64>``, as the Standard Webhooks libraries expect).
 
-Only ``https://`` URLs to public addresses are called; ``http://`` is allowed for loopback hosts in local runs
-(``WEBHOOK_ALLOW_HTTP_LOOPBACK=true``). Retries: connection errors, 408, 425, 429 and 5xx, with exponential
+Only URLs the webhook egress policy allows are called (``videogen.egress``: https to public addresses,
+``WEBHOOK_HOST_ALLOWLIST`` when set; http to loopback only with ``ALLOW_LOOPBACK_HTTP`` in local stacks), over
+a client that connects to the address it checked (``egress_client``); redirects are not followed and the
+receiver's answer body is never read. Retries: connection errors, 408, 425, 429 and 5xx, with exponential
 backoff inside one invocation; after the last attempt ``WebhookDeliveryFailed`` is raised so Lambda's
 asynchronous retries take over. Other 4xx answers are final (``WebhookRejected``): retrying cannot help.
 """
@@ -24,9 +26,9 @@ from typing import Any
 
 import httpx
 
-from videogen.core.errors import VideoGenError
+from videogen.core.errors import InvalidWebhookUrl, VideoGenError
+from videogen.egress.policy import EgressPolicy
 from videogen.notifications.signing import sign
-from videogen.notifications.url_safety import InvalidWebhookUrl, check_webhook_url
 
 RETRYABLE_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
 MAX_RETRY_AFTER_SECONDS = 10.0
@@ -71,7 +73,8 @@ def _iso(timestamp: int) -> str:
 
 
 class WebhookSender:
-    """Signs and POSTs messages with bounded retries. ``http`` is an httpx.Client (created once)."""
+    """Signs and POSTs messages with bounded retries. ``http`` is an httpx.Client created once, normally
+    ``egress_client(policy, ...)``: ``policy`` is checked before the first attempt too."""
 
     def __init__(
         self,
@@ -83,8 +86,7 @@ class WebhookSender:
         max_delay: float = 8.0,
         sleep: Callable[[float], None] = time.sleep,
         unix_time: Callable[[], float] = time.time,
-        allow_http_loopback: bool = False,
-        resolver: Callable[[str], list[str]] | None = None,
+        policy: EgressPolicy,
     ) -> None:
         self._http = http
         self._secret = secret
@@ -94,12 +96,11 @@ class WebhookSender:
         self._sleep = sleep
         # The receiver checks webhook-timestamp against its own wall clock: never a compressed or test clock.
         self._unix_time = unix_time
-        self._allow_loopback = allow_http_loopback
-        self._resolver = resolver
+        self._policy = policy
 
     def deliver(self, url: str, message: WebhookMessage) -> DeliveryResult:
         """POST ``message`` to ``url``. Raises InvalidWebhookUrl, WebhookRejected or WebhookDeliveryFailed."""
-        check_webhook_url(url, allow_http_loopback=self._allow_loopback, resolver=self._resolver)
+        self._policy.check_url(url)
         secret = self._secret()
         last_problem = ""
         for attempt in range(1, self._max_attempts + 1):
@@ -114,16 +115,17 @@ class WebhookSender:
             }
             retry_after: float | None = None
             try:
-                response = self._http.post(url, content=body, headers=headers)
+                with self._http.stream("POST", url, content=body, headers=headers) as response:
+                    status, retry_header = response.status_code, response.headers.get("retry-after")
             except httpx.HTTPError as exc:
                 last_problem = f"{type(exc).__name__}: {exc}"
             else:
-                if 200 <= response.status_code < 300:
-                    return DeliveryResult(True, attempt, response.status_code)
-                last_problem = f"HTTP {response.status_code}"
-                if response.status_code not in RETRYABLE_STATUSES:
-                    raise WebhookRejected(f"{url} answered HTTP {response.status_code}; not retried")
-                retry_after = _retry_after(response.headers.get("retry-after"))
+                if 200 <= status < 300:
+                    return DeliveryResult(True, attempt, status)
+                last_problem = f"HTTP {status}"
+                if status not in RETRYABLE_STATUSES:
+                    raise WebhookRejected(f"{url} answered HTTP {status}; not retried")
+                retry_after = _retry_after(retry_header)
             if attempt < self._max_attempts:
                 self._sleep(self._delay(attempt, retry_after))
         raise WebhookDeliveryFailed(f"{url} failed {self._max_attempts} attempts; last: {last_problem}")

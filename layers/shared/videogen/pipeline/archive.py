@@ -68,7 +68,7 @@ def archive_task(
     task = _succeeded_task(runway, state.task_id)
     urls: list[str] = [str(u) for u in task["output"]]
     for url in urls:  # refuse before writing anything
-        check_output_url(url, settings.output_host_allowlist)
+        check_output_url(url, settings)
 
     prefix = f"{settings.output_prefix}{job_id}/"
     metadata = {"job-id": job_id, "task-id": state.task_id}
@@ -89,7 +89,7 @@ def archive_task(
                     f"Runway task {state.task_id} now lists {len(fresh)} outputs instead of {len(urls)}"
                 ) from first
             for url in fresh:
-                check_output_url(url, settings.output_host_allowlist)
+                check_output_url(url, settings)
             urls = fresh
             try:
                 obj = archiver.stream_to_s3(urls[index], stem, metadata=metadata, reuse=True)

@@ -10,7 +10,11 @@ Errors:
 - connection reset, timeout, 5xx, a body shorter than its ``Content-Length`` -> ``OutputDownloadFailed``
   (the state machine retries the idempotent archive step). A short body fails *before* the S3 upload
   completes, so no truncated object is left under the output key.
-- a URL outside the host rule -> ``OutputHostNotAllowed`` (checked on every request, redirects included).
+- a URL outside the egress policy (``videogen.egress``: https, Runway's output hosts, public addresses only,
+  connections pinned to the checked address) -> ``OutputHostNotAllowed``, checked on every request and
+  redirect hop (at most ``MAX_REDIRECTS``).
+- an output larger than ``EGRESS_MAX_BYTES`` (its Content-Length, else the bytes streamed) ->
+  ``OutputTooLarge``, before the S3 upload completes.
 - S3 failing past botocore's own retries -> ``StorageUnavailable`` when a later attempt can get past it
   (throttling, 5xx, timeouts, closed connections: ``videogen.storage.s3_errors``), else
   ``StorageRefused`` (AccessDenied, NoSuchBucket, a KMS key denied...).
@@ -30,7 +34,7 @@ import io
 import json
 import logging
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -40,13 +44,16 @@ from boto3.s3.transfer import TransferConfig
 from botocore.exceptions import ClientError
 
 from videogen.core import media
-from videogen.core.errors import OutputDownloadFailed, OutputHostNotAllowed, VideoGenError
+from videogen.core.errors import OutputDownloadFailed, OutputTooLarge, VideoGenError
+from videogen.core.settings import Settings
+from videogen.egress.policy import Resolver, output_policy, system_resolver
+from videogen.egress.transport import egress_client
 from videogen.storage.s3_errors import is_absent, s3_errors, storage_error
 
 log = logging.getLogger(__name__)
 
-LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
-DOWNLOAD_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
+#: Redirect hops followed from an output URL (each one checked and pinned like the first request).
+MAX_REDIRECTS = 5
 DOWNLOAD_CHUNK_BYTES = 1024 * 1024
 MULTIPART_THRESHOLD = 16 * 1024 * 1024
 MULTIPART_CHUNK = 16 * 1024 * 1024
@@ -92,33 +99,9 @@ def host_of(url: str) -> str:
     return (urlsplit(url).hostname or "").lower()
 
 
-def check_output_url(url: str, allowlist: Iterable[str] = ()) -> None:
-    """Raise OutputHostNotAllowed unless ``url`` is https (http on a loopback host) and its host is allowed.
-
-    ``allowlist`` entries match a host exactly, or any subdomain when written ``.example.com`` or
-    ``*.example.com``.
-    An empty allowlist allows any host.
-    """
-    parts = urlsplit(url)
-    scheme = parts.scheme.lower()
-    host = (parts.hostname or "").lower()
-    if not host:
-        raise OutputHostNotAllowed(f"output URL has no host: {scheme}://…")
-    if scheme != "https" and not (scheme == "http" and host in LOOPBACK_HOSTS):
-        raise OutputHostNotAllowed(
-            f"output URL on {host} uses {scheme or 'no scheme'}; only https (http on loopback) is accepted"
-        )
-    allowed = [h.strip().lower() for h in allowlist if h.strip()]
-    if allowed and not any(_host_matches(host, pattern) for pattern in allowed):
-        raise OutputHostNotAllowed(f"output host {host} is not in OUTPUT_HOST_ALLOWLIST")
-
-
-def _host_matches(host: str, pattern: str) -> bool:
-    if pattern.startswith("*."):
-        pattern = pattern[1:]
-    if pattern.startswith("."):
-        return host.endswith(pattern) or host == pattern[1:]
-    return host == pattern
+def check_output_url(url: str, settings: Settings) -> None:
+    """Raise OutputHostNotAllowed unless the egress policy lets the archive step request ``url``."""
+    output_policy(settings).check_url(url)
 
 
 def output_type(content_type: str | None, url: str) -> tuple[str, str]:
@@ -134,22 +117,28 @@ class HashingReader(io.RawIOBase):
 
     At the end of the chunks it checks the count against ``expected_bytes`` (when known) and raises
     OutputDownloadFailed on a mismatch, so a consumer (``upload_fileobj``) fails instead of completing a
-    truncated upload. Transport errors while reading also become OutputDownloadFailed. The first error is
-    kept in ``error``, for callers whose consumer wraps exceptions.
+    truncated upload; past ``max_bytes`` it raises OutputTooLarge. Transport errors while reading also become
+    OutputDownloadFailed. The first error is kept in ``error``, for callers whose consumer wraps exceptions.
     """
 
     def __init__(
-        self, chunks: Iterator[bytes], *, expected_bytes: int | None = None, label: str = ""
+        self,
+        chunks: Iterator[bytes],
+        *,
+        expected_bytes: int | None = None,
+        max_bytes: int | None = None,
+        label: str = "",
     ) -> None:
         super().__init__()
         self._chunks = chunks
         self._buffer: memoryview = memoryview(b"")
         self._eof = False
         self.expected_bytes = expected_bytes
+        self.max_bytes = max_bytes
         self.label = label
         self.bytes_read = 0
         self._sha = hashlib.sha256()
-        self.error: OutputDownloadFailed | None = None
+        self.error: VideoGenError | None = None
 
     def readable(self) -> bool:
         return True
@@ -158,8 +147,8 @@ class HashingReader(io.RawIOBase):
     def sha256(self) -> str:
         return self._sha.hexdigest()
 
-    def _fail(self, message: str) -> OutputDownloadFailed:
-        error = OutputDownloadFailed(message, details={"bytes_read": self.bytes_read})
+    def _fail(self, message: str, kind: type[VideoGenError] = OutputDownloadFailed) -> VideoGenError:
+        error = kind(message, details={"bytes_read": self.bytes_read})
         if self.error is None:
             self.error = error
         return error
@@ -170,11 +159,16 @@ class HashingReader(io.RawIOBase):
             while True:
                 chunk = next(self._chunks)
                 if chunk:
-                    return chunk
+                    break
         except StopIteration:
             return None
         except httpx.HTTPError as exc:  # ReadError, RemoteProtocolError, ReadTimeout...
             raise self._fail(f"download of {self.label} broke after {self.bytes_read} bytes: {exc}") from exc
+        if self.max_bytes is not None and self.bytes_read + len(chunk) > self.max_bytes:
+            raise self._fail(
+                f"download of {self.label} passed EgressMaxBytes ({self.max_bytes} bytes)", OutputTooLarge
+            )
+        return chunk
 
     def readinto(self, buffer: Any) -> int:
         """Fill ``buffer`` completely unless the body ends first.
@@ -211,20 +205,21 @@ class HashingReader(io.RawIOBase):
 
 
 def make_http_client(
-    allowlist: Iterable[str] = (), *, transport: httpx.BaseTransport | None = None
+    settings: Settings | None = None,
+    *,
+    transport: httpx.BaseTransport | None = None,
+    resolver: Resolver = system_resolver,
 ) -> httpx.Client:
-    """The download client: follows redirects, and checks the host rule on every request it sends."""
-    allowed = tuple(allowlist)
-
-    def _check(request: httpx.Request) -> None:
-        check_output_url(str(request.url), allowed)
-
-    return httpx.Client(
-        timeout=DOWNLOAD_TIMEOUT,
-        follow_redirects=True,
-        event_hooks={"request": [_check]},
+    """The download client: the egress policy for outputs on every request and redirect hop, connections
+    pinned to the checked addresses, ``EGRESS_TIMEOUT_SECONDS`` to connect and for each read.
+    ``transport`` replaces the network (tests)."""
+    settings = settings or Settings()
+    return egress_client(
+        output_policy(settings),
+        timeout=settings.egress_timeout_seconds,
+        max_redirects=MAX_REDIRECTS,
         transport=transport,
-        headers={"Accept": "*/*"},
+        resolver=resolver,
     )
 
 
@@ -238,11 +233,13 @@ class OutputArchiver:
         *,
         bucket: str,
         transfer_config: TransferConfig = DEFAULT_TRANSFER_CONFIG,
+        max_bytes: int | None = None,
     ) -> None:
         self._s3 = s3
         self._http = http
         self.bucket = bucket
         self._transfer_config = transfer_config
+        self.max_bytes = Settings().egress_max_bytes if max_bytes is None else max_bytes
 
     @property
     def s3(self) -> Any:
@@ -279,6 +276,11 @@ class OutputArchiver:
                 raw = encoding in ("", "identity")
                 length = response.headers.get("content-length")
                 expected = int(length) if raw and length and length.isdigit() else None
+                if expected is not None and expected > self.max_bytes:
+                    raise OutputTooLarge(
+                        f"output on {host} is {expected} bytes, above EgressMaxBytes ({self.max_bytes})",
+                        details={"bytes": expected, "max_bytes": self.max_bytes},
+                    )
                 if reuse and expected is not None:
                     stored_sha256 = self._stored_sha256(key, expected, content_type, wanted)
                     if stored_sha256 is not None:
@@ -296,7 +298,9 @@ class OutputArchiver:
                     if raw
                     else response.iter_bytes(DOWNLOAD_CHUNK_BYTES)
                 )
-                reader = HashingReader(iter(chunks), expected_bytes=expected, label=f"{host} -> {key}")
+                reader = HashingReader(
+                    iter(chunks), expected_bytes=expected, max_bytes=self.max_bytes, label=f"{host} -> {key}"
+                )
                 self._abort_pending_uploads(key)
                 self._upload(reader, key, {"ContentType": content_type, "Metadata": wanted})
         except httpx.HTTPError as exc:
