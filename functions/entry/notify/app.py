@@ -9,16 +9,17 @@ from typing import Any
 import boto3
 import httpx
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent, event_source
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.config import Config
 
+from videogen.core.log_safety import register_secret
 from videogen.core.settings import Settings
 from videogen.intake.job_views import JobViews
 from videogen.notifications.delivery import Notifier, WebhookSender
 from videogen.observability import logger, metrics, route_domain_logs, tracer
 from videogen.storage.job_store import JobStore
+from videogen.storage.secrets import read_secret
 
 route_domain_logs()
 
@@ -33,7 +34,8 @@ _http = httpx.Client(timeout=settings.webhook_timeout_seconds, follow_redirects=
 
 def _secret() -> str:
     if settings.webhook_secret_arn:
-        return str(parameters.get_secret(settings.webhook_secret_arn, max_age=300))
+        return read_secret(settings.webhook_secret_arn)
+    register_secret(settings.webhook_secret)
     return settings.webhook_secret
 
 
