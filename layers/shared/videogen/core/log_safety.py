@@ -8,8 +8,9 @@ Installed by every handler at cold start (``videogen.observability.route_domain_
    (or ``POWERTOOLS_LOG_LEVEL=DEBUG``) puts the root logger at DEBUG; these loggers stay at INFO regardless.
 2. **Known secrets redacted.** The Runway key and the webhook signing secret are registered when they are read
    (:func:`register_secret`); every record made afterwards, by any logger, has them replaced with
-   ``[REDACTED]`` in its message and extra keys. This is a record factory, not a handler filter, so every
-   handler sees the redacted record: the Lambda runtime's own on the root logger, Powertools', any other.
+   ``[REDACTED]`` in its message. This is a record factory, not a handler filter, so every handler sees the
+   redacted record: the Lambda runtime's own on the root logger, Powertools', any other. Extra keys are set
+   on a record after it is made: a filter on every handler present at setup redacts them.
 3. **Secrets Manager payloads dropped.** A wire logger's record holding ``SecretString``/``SecretBinary`` (a
    level lowered by hand past rule 1) keeps only the fact that it was withheld.
 
@@ -59,7 +60,7 @@ def _is_wire(name: str) -> bool:
     return any(name == n or name.startswith(n + ".") for n in WIRE_LOGGERS)
 
 
-def _scrub(record: logging.LogRecord) -> None:
+def _scrub_message(record: logging.LogRecord) -> None:
     known = tuple(_secrets)
     wire = _is_wire(record.name)
     if not known and not wire:
@@ -72,12 +73,22 @@ def _scrub(record: logging.LogRecord) -> None:
         record.msg, record.args = "[a Secrets Manager payload was withheld from the log]", None
     elif any(value in message for value in known):
         record.msg, record.args = redact(message), None
-    for name, value in list(vars(record).items()):
-        if name in _STANDARD_ATTRIBUTES or isinstance(value, int | float | bool) or value is None:
-            continue
-        text = value if isinstance(value, str) else repr(value)
-        if any(secret in text for secret in known):
-            setattr(record, name, redact(text))
+
+
+class RedactExtraKeys(logging.Filter):
+    """Redacts registered secrets from a record's extra keys (``extra=`` / Powertools keyword arguments)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        known = tuple(_secrets)
+        if not known:
+            return True
+        for name, value in list(vars(record).items()):
+            if name in _STANDARD_ATTRIBUTES or isinstance(value, int | float | bool) or value is None:
+                continue
+            text = value if isinstance(value, str) else repr(value)
+            if any(secret in text for secret in known):
+                setattr(record, name, redact(text))
+        return True
 
 
 def _install_record_factory() -> None:
@@ -87,7 +98,7 @@ def _install_record_factory() -> None:
 
     def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
         record = previous(*args, **kwargs)
-        _scrub(record)
+        _scrub_message(record)
         return record
 
     factory.videogen_previous = previous  # type: ignore[attr-defined]
@@ -105,10 +116,21 @@ def hold_wire_loggers() -> None:
             child.setLevel(WIRE_FLOOR)
 
 
+def _filter_handlers() -> None:
+    loggers = [logging.getLogger(), *logging.root.manager.loggerDict.values()]
+    for logger in loggers:
+        for handler in getattr(logger, "handlers", ()):
+            # A fresh copy of this module (one per local stack) replaces the filter of an older copy.
+            for old in [f for f in handler.filters if type(f).__name__ == RedactExtraKeys.__name__]:
+                handler.removeFilter(old)
+            handler.addFilter(RedactExtraKeys())
+
+
 def install() -> None:
     """Rules 1-3 of this module (idempotent)."""
     hold_wire_loggers()
     _install_record_factory()
+    _filter_handlers()
 
 
 # --- the request, as a log line may show it ---------------------------------------------------------------

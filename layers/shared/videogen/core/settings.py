@@ -37,6 +37,7 @@ WEBHOOK_SECRET                The signing secret itself, for local runs only (ig
 WEBHOOK_ALLOW_HTTP_LOOPBACK   ``true`` only in local runs: lets webhooks go to http://127.0.0.1 / localhost
 WEBHOOK_MAX_ATTEMPTS          Delivery attempts inside one invocation (default 4)
 WEBHOOK_TIMEOUT_SECONDS       Timeout of one delivery attempt (default 10)
+LOG_REQUEST_CONTENT           ``true``: log lines may show prompts and input URLs (default ``false``)
 ============================  ================================================================================
 """
 
@@ -114,6 +115,7 @@ class Settings(BaseSettings):
     webhook_allow_http_loopback: bool = False
     webhook_max_attempts: int = Field(default=4, ge=1, le=10)
     webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    log_request_content: bool = False  # videogen.core.log_safety.request_for_log
 
     @classmethod
     def settings_customise_sources(

@@ -12,6 +12,7 @@ Used by every entry point (API, S3 trigger; the local runner goes through the AP
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,6 +24,7 @@ from videogen.core import media
 from videogen.core.clock import SYSTEM_CLOCK, Clock, format_time
 from videogen.core.errors import IdempotencyConflict, InvalidRequest, PipelineUnavailable
 from videogen.core.job import JobStatus
+from videogen.core.log_safety import request_for_log
 from videogen.core.request import GenerationRequest
 from videogen.core.settings import Settings
 from videogen.intake.data_uris import move_data_uris
@@ -33,6 +35,8 @@ from videogen.storage.job_store import JobStore
 
 #: Step Functions caps a state's payload at 256 KB; keep the request well below it.
 MAX_REQUEST_BYTES = 128 * 1024
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -157,6 +161,8 @@ class JobIntake:
             )
         if record.get("status") == JobStatus.QUEUED.value:
             self._start(job_id, record.get("request", stored), record.get("source", context.source), derived)
+        shown = request_for_log(stored, include_content=self.settings.log_request_content)
+        log.info("job accepted", extra={"job_id": job_id, "new_job": created, "request": shown})
         return AcceptedJob(
             job_id=job_id,
             status=str(record.get("status", JobStatus.QUEUED.value)),
