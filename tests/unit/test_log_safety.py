@@ -79,7 +79,7 @@ def test_a_registered_secret_is_redacted_from_any_logger_message_args_and_extra_
 ) -> None:
     log_safety.install()
     log_safety.register_secret(SECRET)
-    domain = logging.getLogger("videogen.test")
+    domain = logging.getLogger("example.domain")
     domain.warning(
         "calling with %s", f"Bearer {SECRET}", extra={"headers": {"Authorization": f"Bearer {SECRET}"}}
     )
@@ -92,7 +92,7 @@ def test_a_registered_secret_is_redacted_from_any_logger_message_args_and_extra_
 def test_short_values_are_not_treated_as_secrets(root_at_debug: _Lines) -> None:
     log_safety.install()
     log_safety.register_secret("abc")
-    logging.getLogger("videogen.test").info("abc def")
+    logging.getLogger("example.domain").info("abc def")
     assert root_at_debug.records[-1].getMessage() == "abc def"
 
 

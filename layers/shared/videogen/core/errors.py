@@ -243,3 +243,12 @@ class RunwayInternalFailure(VideoGenError):
 class InputUploadMissing(VideoGenError):
     """The create step found no valid Runway upload recorded for an ``s3://`` input: the upload step did not
     run, or its upload is too old to use. Not retried."""
+
+
+# --- Entry points: honest availability -----------------------------------------------------------------
+
+
+class RunwayKeyNotConfigured(VideoGenError):
+    """The Runway API key secret has no value, an empty or placeholder one, or cannot be read: no job is
+    accepted until an operator puts the key in (API 503 with Retry-After; the S3 trigger raises, so the
+    object's event is retried and lands in the dead-letter queue, to be redriven once the key is there)."""
