@@ -29,10 +29,14 @@ def _accepted_line(monkeypatch: pytest.MonkeyPatch, context: Any, **env: str) ->
         records = _Records()
         intake_logger = logging.getLogger("videogen.intake.job_intake")
         intake_logger.addHandler(records)
+        # Powertools keeps the level of a logger set up earlier in this process: the line is INFO
+        saved = intake_logger.level
+        intake_logger.setLevel(logging.INFO)
         try:
             response = handler(api_event("POST", "/generations", body=REQUEST), context)
         finally:
             intake_logger.removeHandler(records)
+            intake_logger.setLevel(saved)
     assert response["statusCode"] == 202
     (line,) = [r for r in records.records if r.getMessage() == "job accepted"]
     return dict(line.request)  # type: ignore[attr-defined]

@@ -54,6 +54,7 @@ SIGNED_URL = f"https://example.com/frames/boat.png?X-Amz-Expires=900&X-Amz-Signa
 #: Loggers of the stand-ins for AWS and Runway (moto, the simulator, the harness that plays Lambda): not code
 #: that runs in a deployed stack.
 STAND_IN_LOGGERS = ("moto", "local.", "werkzeug", "responses")
+SERVICE_LOGGER = "runway-video-pipeline"  # the Powertools logger (POWERTOOLS_SERVICE_NAME)
 
 
 @dataclass
@@ -143,6 +144,7 @@ def captured() -> Iterator[Captured]:
         "POLL_MIN_WAIT_SECONDS": "5",
     }
     loaded = lambdas.loaded
+    saved_levels: dict[str, int] = {}
 
     def cold_start(*args: Any, **kwargs: Any) -> Any:
         out.lines.clear()  # what the harness logged while it played CloudFormation is not the stack's
@@ -154,8 +156,12 @@ def captured() -> Iterator[Captured]:
             with LocalPipeline(
                 time_scale=TIME_SCALE, env_overrides=env, runway_api_key=RUNWAY_KEY
             ) as pipeline:
-                # Powertools reuses the handler of a logger it set up before (for another stack of this
-                # process): point every handler still writing to the real streams at a tee as well.
+                # Powertools keeps the level and handler of a logger it set up before (for another stack of
+                # this process): put the handlers' loggers at DEBUG, as POWERTOOLS_LOG_LEVEL=DEBUG does on a
+                # fresh container, and point every handler still writing to the real streams at a tee.
+                for name in (SERVICE_LOGGER, "videogen"):
+                    saved_levels[name] = logging.getLogger(name).level
+                    logging.getLogger(name).setLevel(logging.DEBUG)
                 for logger in [root, *(logging.getLogger(n) for n in list(logging.root.manager.loggerDict))]:
                     for h in logger.handlers:
                         if isinstance(h, logging.StreamHandler) and h.stream in saved_streams:
@@ -166,6 +172,8 @@ def captured() -> Iterator[Captured]:
         sys.stdout, sys.stderr = saved_streams
         root.removeHandler(handler)
         root.setLevel(saved_level)
+        for name, level in saved_levels.items():
+            logging.getLogger(name).setLevel(level)
     yield out
 
 
@@ -222,6 +230,9 @@ def test_every_job_succeeded_with_the_key_and_a_signed_webhook(captured: Capture
     text = "\n".join(captured.lines)
     assert all(job.job_id in text for job in captured.jobs.values())
     assert sum(line.startswith("botocore") for line in captured.lines) > 0
+    # AND what the Powertools handler wrote (JSON lines on stdout), the intake's "job accepted" included
+    written = [line for line in captured.lines if '"service":"runway-video-pipeline"' in line]
+    assert any('"job accepted"' in line for line in written)
 
 
 def assert_archived_status(job: JobResult) -> None:

@@ -348,7 +348,9 @@ def _no_route(exc: Exception) -> Response[dict[str, Any]]:
 # --- Entry point --------------------------------------------------------------------------------------------
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+# Never the event, whatever POWERTOOLS_LOGGER_LOG_EVENT says: it holds the body (prompt, data: files) and the
+# caller's headers (x-api-key).
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, log_event=False)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:

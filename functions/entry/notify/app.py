@@ -55,7 +55,7 @@ notifier = Notifier(
 )
 
 
-@logger.inject_lambda_context
+@logger.inject_lambda_context(log_event=False)  # the event's detail holds the request (prompt, input URLs)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 @event_source(data_class=EventBridgeEvent)
