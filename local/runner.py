@@ -229,8 +229,12 @@ class LocalPipeline:
             raise RunnerError(f"the API refused {path.name}: {ticket.get('message')}")
         bucket, _, key = ticket["s3_uri"].removeprefix("s3://").partition("/")
         # The presigned PUT, made through boto3: moto answers boto3 in process, not a plain HTTP client.
-        self.s3.upload_file(
-            str(path), bucket, key, ExtraArgs={"ContentType": ticket["headers"]["Content-Type"]}
+        self.s3.put_object(
+            Bucket=bucket,
+            Key=key,
+            Body=path.read_bytes(),
+            ContentType=ticket["headers"]["Content-Type"],
+            IfNoneMatch="*",  # the ticket's If-None-Match: an upload is written once
         )
         return str(ticket["s3_uri"])
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 
 import pytest
@@ -169,13 +170,14 @@ def test_data_uri_is_moved_to_s3_before_the_execution(api):
     }
     # WHEN it is posted
     response = api("POST", "/generations", body=request)
-    # THEN the execution input and the record carry an s3:// URI under uploads/<job id>/
+    # THEN the execution input and the record carry an s3:// URI under uploads/<job id>/<sha256 of the bytes>/
     assert response["statusCode"] == 202
     job_id = response_json(response)["job_id"]
     record = api.stack.table.get_item(Key={"job_id": job_id})["Item"]
     uri = record["request"]["image"]
-    assert uri == f"s3://{api.stack.bucket}/uploads/{job_id}/image.png"
-    body = api.stack.client("s3").get_object(Bucket=api.stack.bucket, Key=f"uploads/{job_id}/image.png")
+    key = f"uploads/{job_id}/{hashlib.sha256(base64.b64decode(PNG)).hexdigest()}/image.png"
+    assert uri == f"s3://{api.stack.bucket}/{key}"
+    body = api.stack.client("s3").get_object(Bucket=api.stack.bucket, Key=key)
     assert body["Body"].read() == base64.b64decode(PNG)
     execution = api.stack.executions()[0]
     sfn_input = api.stack.client("stepfunctions").describe_execution(executionArn=execution["executionArn"])

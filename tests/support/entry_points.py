@@ -152,6 +152,7 @@ def entry_stack(monkeypatch: Any) -> Iterator[EntryStack]:
         "AWS_SESSION_TOKEN": "testing",
         "AWS_DEFAULT_REGION": REGION,
         "AWS_REGION": REGION,
+        "RUNWAYML_API_SECRET": "test-key",  # read at each intake (the key check), as Lambda's env keeps it
     }.items():
         monkeypatch.setenv(key, value)
     with mock_aws():

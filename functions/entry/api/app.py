@@ -6,6 +6,7 @@ every /generations route sees only the caller's jobs, unless the caller is one o
 Every rule lives in ``videogen.intake``; this module parses, calls one method and shapes the answer.
 """
 
+import functools
 import json
 from typing import Annotated, Any
 
@@ -19,10 +20,12 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyAlreadyInProgressError,
+    IdempotencyPersistenceLayerError,
     IdempotencyValidationError,
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
 
 from videogen.catalog import catalog_document
 from videogen.core.errors import (
@@ -35,6 +38,7 @@ from videogen.core.errors import (
     JobNotFound,
     JobNotRecoverable,
     PipelineUnavailable,
+    RunwayKeyNotConfigured,
     UploadRejected,
     VideoGenError,
 )
@@ -53,6 +57,7 @@ from videogen.intake.api_models import (
     describe_invalid_input,
 )
 from videogen.intake.api_service import GenerationService, idempotency_config, make_idempotent_create
+from videogen.intake.availability import transient_aws_failure
 from videogen.intake.callers import Caller, admin_owners, api_caller
 from videogen.intake.cancellation import CancelFunction, JobCanceller
 from videogen.intake.job_intake import JobIntake
@@ -60,6 +65,7 @@ from videogen.intake.job_views import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, JobListe
 from videogen.intake.recovery import JobRecovery, RecoverFunction
 from videogen.observability import logger, metrics, route_domain_logs, tracer
 from videogen.storage.job_store import JobStore
+from videogen.storage.secrets import runway_api_key
 
 API_TITLE = "Runway video pipeline"
 API_VERSION = "1.0.0"
@@ -83,7 +89,9 @@ _jobs = JobStore(_table)
 
 service = GenerationService(
     settings,
-    intake=JobIntake(settings, jobs=_jobs, sfn=_sfn, s3=_s3),
+    intake=JobIntake(
+        settings, jobs=_jobs, sfn=_sfn, s3=_s3, runway_key=functools.partial(runway_api_key, settings)
+    ),
     canceller=JobCanceller(jobs=_jobs, runway_cancel=CancelFunction(_lambda, settings.cancel_function_name)),
     recovery=JobRecovery(jobs=_jobs, recover=RecoverFunction(_lambda, settings.reconcile_function_name)),
     views=JobViews(settings, jobs=_jobs, s3=_s3),
@@ -310,7 +318,10 @@ HTTP_STATUS: dict[type[VideoGenError], int] = {
     JobAlreadyFinished: 409,
     JobNotRecoverable: 409,
     PipelineUnavailable: 503,
+    RunwayKeyNotConfigured: 503,
 }
+#: Seconds a 503 asks the caller to wait: a dependency's hiccup is short; a missing key needs an operator.
+RETRY_AFTER_SECONDS: dict[type[VideoGenError], int] = {PipelineUnavailable: 5, RunwayKeyNotConfigured: 60}
 
 
 @app.exception_handler(list(HTTP_STATUS))
@@ -319,8 +330,17 @@ def _named_error(exc: VideoGenError) -> Response[dict[str, Any]]:
     errors = exc.errors if isinstance(exc, InvalidRequest) else None
     if status == 503:
         logger.warning("dependency unavailable", exc_info=exc)
-        return _problem(status, type(exc).__name__, exc.message, headers={"Retry-After": "5"})
+        retry_after = str(RETRY_AFTER_SECONDS.get(type(exc), 5))
+        return _problem(status, type(exc).__name__, exc.message, headers={"Retry-After": retry_after})
     return _problem(status, type(exc).__name__, exc.message, errors)
+
+
+@app.exception_handler([ClientError, BotoCoreError, IdempotencyPersistenceLayerError])
+def _aws_unavailable(exc: Exception) -> Response[dict[str, Any]]:
+    """Any route: AWS failing for a reason a retry can get past (the idempotency table included) is a 503."""
+    if transient_aws_failure(exc) is None:
+        raise exc
+    return _named_error(PipelineUnavailable("AWS is unavailable; retry later"))
 
 
 @app.exception_handler([IdempotencyValidationError, IdempotencyConflict])
@@ -348,7 +368,9 @@ def _no_route(exc: Exception) -> Response[dict[str, Any]]:
 # --- Entry point --------------------------------------------------------------------------------------------
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+# Never the event, whatever POWERTOOLS_LOGGER_LOG_EVENT says: it holds the body (prompt, data: files) and the
+# caller's headers (x-api-key).
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, log_event=False)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:

@@ -8,11 +8,11 @@ from typing import Any
 
 import boto3
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent, event_source
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.config import Config
 
+from videogen.core.log_safety import register_secret
 from videogen.core.settings import Settings
 from videogen.egress.policy import webhook_policy
 from videogen.egress.transport import egress_client
@@ -20,6 +20,7 @@ from videogen.intake.job_views import JobViews
 from videogen.notifications.delivery import Notifier, WebhookSender
 from videogen.observability import logger, metrics, route_domain_logs, tracer
 from videogen.storage.job_store import JobStore
+from videogen.storage.secrets import read_secret
 
 route_domain_logs()
 
@@ -35,7 +36,8 @@ _http = egress_client(_policy, timeout=settings.webhook_timeout_seconds)
 
 def _secret() -> str:
     if settings.webhook_secret_arn:
-        return str(parameters.get_secret(settings.webhook_secret_arn, max_age=300))
+        return read_secret(settings.webhook_secret_arn)
+    register_secret(settings.webhook_secret)
     return settings.webhook_secret
 
 
@@ -55,7 +57,7 @@ notifier = Notifier(
 )
 
 
-@logger.inject_lambda_context
+@logger.inject_lambda_context(log_event=False)  # the event's detail holds the request (prompt, input URLs)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 @event_source(data_class=EventBridgeEvent)

@@ -3,6 +3,7 @@
 The rules (file types, metadata, deterministic job ids) live in ``videogen.intake.s3_inputs``.
 """
 
+import functools
 from typing import Any
 from urllib.parse import unquote_plus
 
@@ -11,12 +12,13 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes import S3Event, event_source
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from videogen.core.errors import PipelineUnavailable, StorageRefused, VideoGenError
+from videogen.core.errors import PipelineUnavailable, RunwayKeyNotConfigured, StorageRefused, VideoGenError
 from videogen.core.settings import Settings
 from videogen.intake.job_intake import JobIntake
 from videogen.intake.s3_inputs import S3Intake, S3ObjectRef
 from videogen.observability import logger, metrics, route_domain_logs, tracer
 from videogen.storage.job_store import JobStore
+from videogen.storage.secrets import runway_api_key
 
 route_domain_logs()
 
@@ -28,6 +30,7 @@ intake = S3Intake(
         jobs=JobStore(boto3.resource("dynamodb").Table(settings.jobs_table)),
         sfn=boto3.client("stepfunctions"),
         s3=_s3,
+        runway_key=functools.partial(runway_api_key, settings),
     ),
     s3=_s3,
     settings=settings,
@@ -35,8 +38,9 @@ intake = S3Intake(
 
 
 class RetryLater(VideoGenError):
-    """At least one object could not be handled (the pipeline was unavailable, or S3 refused to let the
-    trigger read it); Lambda's async retries run the event again, then keep it in the dead-letter queue.
+    """At least one object could not be handled for a reason that is not the file's: the pipeline was
+    unavailable, the Runway key is not configured, or S3 refused to let the trigger read it (no REJECTED
+    record). Lambda's async retries run the event again, then the dead-letter queue keeps it for a redrive.
     Objects already handled are found by their deterministic job id and not started twice."""
 
 
@@ -57,8 +61,8 @@ def lambda_handler(event: S3Event, context: LambdaContext) -> dict[str, Any]:
         )
         try:
             outcome = intake.handle(obj)
-        except PipelineUnavailable as exc:
-            logger.warning("pipeline unavailable", key=obj.key, error=exc.message)
+        except (PipelineUnavailable, RunwayKeyNotConfigured) as exc:
+            logger.warning("cannot start jobs now", key=obj.key, error=exc.message)
             unhandled.append(obj.key)
             continue
         except StorageRefused as exc:

@@ -2,7 +2,8 @@
 
 Service name, namespace and log level come from ``POWERTOOLS_*`` variables (template.yaml). Domain modules log
 with the standard library (``logging.getLogger(__name__)`` under ``videogen``); :func:`route_domain_logs`
-sends those records through the Powertools JSON handler so every line is structured alike.
+sends those records through the Powertools JSON handler so every line is structured alike, and installs
+``videogen.core.log_safety`` (wire loggers held at INFO, known secrets redacted from every record).
 
 Thread safety: the local runner runs several executions on threads of one process. Per-invocation keys
 (``job_id``) are added with ``logger.thread_safe_append_keys``, which keeps them per thread.
@@ -20,6 +21,7 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 from aws_lambda_powertools.metrics import MetricUnit
 
+from videogen.core import log_safety
 from videogen.core.errors import VideoGenError
 
 DOMAIN_LOGGER = "videogen"
@@ -30,9 +32,11 @@ metrics = Metrics()
 
 
 def route_domain_logs() -> None:
-    """Give the ``videogen`` logger the Powertools handler and level (idempotent)."""
+    """Give the ``videogen`` logger the Powertools handler and level, and keep secrets out of every log line
+    whatever the level (``videogen.core.log_safety``). Idempotent; every handler calls it at cold start."""
     logging.getLogger(DOMAIN_LOGGER)
     copy_config_to_registered_loggers(source_logger=logger, include={DOMAIN_LOGGER})
+    log_safety.install()
 
 
 def bind_job(job_id: str, **keys: object) -> None:

@@ -259,3 +259,12 @@ class OutputTooLarge(VideoGenError):
 
 class InvalidWebhookUrl(VideoGenError):
     """A ``webhook_url`` the pipeline will not call (scheme, host, or an address that is not public)."""
+
+
+# --- Entry points: honest availability -----------------------------------------------------------------
+
+
+class RunwayKeyNotConfigured(VideoGenError):
+    """The Runway API key secret has no value, an empty or placeholder one, or cannot be read: no job is
+    accepted until an operator puts the key in (API 503 with Retry-After; the S3 trigger raises, so the
+    object's event is retried and lands in the dead-letter queue, to be redriven once the key is there)."""

@@ -43,6 +43,7 @@ WEBHOOK_HOST_ALLOWLIST        Comma-separated hosts webhook URLs may point at; e
 ALLOW_LOOPBACK_HTTP           ``true`` only in local stacks: http(s) to 127.0.0.0/8, ::1 and localhost allowed
 EGRESS_MAX_BYTES              Largest output the archive step downloads (default 5 GiB): OutputTooLarge above
 EGRESS_TIMEOUT_SECONDS        Connect timeout and longest wait for a read or write of a download (default 30)
+LOG_REQUEST_CONTENT           ``true``: log lines may show prompts and input URLs (default ``false``)
 ============================  ================================================================================
 """
 
@@ -129,6 +130,7 @@ class Settings(BaseSettings):
     allow_loopback_http: bool = False
     egress_max_bytes: int = Field(default=5 * 1024**3, ge=1024)
     egress_timeout_seconds: float = Field(default=30.0, gt=0, le=300)
+    log_request_content: bool = False  # videogen.core.log_safety.request_for_log
 
     @classmethod
     def settings_customise_sources(

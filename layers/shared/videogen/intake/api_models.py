@@ -106,7 +106,9 @@ class UploadRequest(BaseModel):
 class UploadTicket(BaseModel):
     upload_url: str = Field(description="Presigned S3 PUT URL")
     method: Literal["PUT"] = "PUT"
-    headers: dict[str, str] = Field(description="Headers the PUT must send")
+    headers: dict[str, str] = Field(
+        description="Headers the PUT must send (If-None-Match: * makes the upload write-once)"
+    )
     s3_uri: str = Field(description="Put this URI in the generation request (image, video, ...)")
     expires_at: str
 

@@ -162,17 +162,24 @@ class GenerationService:
             raise UploadRejected(
                 f"the file is {upload.size} bytes; at most {self.settings.max_upload_bytes} are accepted"
             )
+        # A fresh key per ticket, written once: If-None-Match is signed into the URL, so a second PUT (after a
+        # job started from the first) is refused with 412 instead of replacing that job's input.
         key = f"{self.settings.upload_prefix}{uuid.uuid4()}/{name}"
         ttl = self.settings.presign_ttl_seconds
         url = self._s3.generate_presigned_url(
             "put_object",
-            Params={"Bucket": self.settings.output_bucket, "Key": key, "ContentType": content_type},
+            Params={
+                "Bucket": self.settings.output_bucket,
+                "Key": key,
+                "ContentType": content_type,
+                "IfNoneMatch": "*",
+            },
             ExpiresIn=ttl,
         )
         expires = self._clock.now() + dt.timedelta(seconds=ttl)
         return UploadTicket(
             upload_url=url,
-            headers={"Content-Type": content_type},
+            headers={"Content-Type": content_type, "If-None-Match": "*"},
             s3_uri=f"s3://{self.settings.output_bucket}/{key}",
             expires_at=expires.isoformat(timespec="seconds").replace("+00:00", "Z"),
         )

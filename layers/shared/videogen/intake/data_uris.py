@@ -1,20 +1,31 @@
 """``data:`` inputs are moved to S3 before a job starts, so no payload or record carries file contents.
 
 Neither the job record (DynamoDB, 400 KB) nor the execution input (Step Functions, 256 KB) should hold a file:
-each ``data:`` URI becomes ``s3://<bucket>/<upload prefix><job id>/<field>.<ext>``. Keys are derived from the
-job id, so a retried intake overwrites instead of duplicating.
+each ``data:`` URI becomes ``s3://<bucket>/<upload prefix><job id>/<sha256 of the bytes>/<field>.<ext>``.
+
+An input once stored is never overwritten: the key names the content, and the object is written only if the
+key is free (``If-None-Match: *``). A retried intake with the same file finds its object already there; a
+later request reusing the job id (an Idempotency-Key whose record expired) with another file gets another key,
+and the first job's input stays as it was.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote_to_bytes
 
+from botocore.exceptions import ClientError
+
 from videogen.core import media
 from videogen.core.errors import InvalidRequest
+from videogen.storage.aws_errors import error_code
+
+#: S3's answers to a conditional write whose key is taken (412) or being written by a racing request (409).
+KEY_TAKEN_CODES = frozenset({"PreconditionFailed", "ConditionalRequestConflict"})
 
 
 @dataclass(frozen=True)
@@ -57,8 +68,9 @@ def move_data_uris(request: dict[str, Any], *, s3: Any, bucket: str, key_prefix:
             if not bucket:
                 raise InvalidRequest([f"{path}: data: URIs are not accepted here (no upload bucket)"])
             data = DataUri.parse(value, path)
-            key = f"{key_prefix}{path.replace('.', '-')}{data.extension()}"
-            s3.put_object(Bucket=bucket, Key=key, Body=data.payload, ContentType=data.mime)
+            digest = hashlib.sha256(data.payload).hexdigest()
+            key = f"{key_prefix}{digest}/{path.replace('.', '-')}{data.extension()}"
+            put_once(s3, bucket=bucket, key=key, body=data.payload, content_type=data.mime)
             return f"s3://{bucket}/{key}"
         if isinstance(value, dict):
             return {k: move(v, f"{path}.{k}") for k, v in value.items()}
@@ -71,3 +83,12 @@ def move_data_uris(request: dict[str, Any], *, s3: Any, bucket: str, key_prefix:
         if name in moved:
             moved[name] = move(moved[name], name)
     return moved
+
+
+def put_once(s3: Any, *, bucket: str, key: str, body: bytes, content_type: str) -> None:
+    """Write the object unless the key exists (then it holds these bytes: its key names their SHA-256)."""
+    try:
+        s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type, IfNoneMatch="*")
+    except ClientError as exc:
+        if error_code(exc) not in KEY_TAKEN_CODES:
+            raise

@@ -12,7 +12,8 @@ Used by every entry point (API, S3 trigger; the local runner goes through the AP
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import logging
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,9 +24,11 @@ from videogen.core import media
 from videogen.core.clock import SYSTEM_CLOCK, Clock, format_time
 from videogen.core.errors import IdempotencyConflict, InvalidRequest, PipelineUnavailable
 from videogen.core.job import JobStatus
+from videogen.core.log_safety import request_for_log
 from videogen.core.request import GenerationRequest
 from videogen.core.settings import Settings
 from videogen.egress.policy import webhook_policy
+from videogen.intake.availability import require_runway_key, unavailable_is_retry_later
 from videogen.intake.data_uris import move_data_uris
 from videogen.intake.job_ids import canonical_json, new_job_id, request_fingerprint
 from videogen.notifications.url_safety import InvalidWebhookUrl, check_webhook_url
@@ -34,6 +37,8 @@ from videogen.storage.job_store import JobStore
 
 #: Step Functions caps a state's payload at 256 KB; keep the request well below it.
 MAX_REQUEST_BYTES = 128 * 1024
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -61,13 +66,21 @@ class JobIntake:
     """Creates jobs. Clients are injected (created once per process by the handler)."""
 
     def __init__(
-        self, settings: Settings, *, jobs: JobStore, sfn: Any, s3: Any, clock: Clock = SYSTEM_CLOCK
+        self,
+        settings: Settings,
+        *,
+        jobs: JobStore,
+        sfn: Any,
+        s3: Any,
+        clock: Clock = SYSTEM_CLOCK,
+        runway_key: Callable[[], object] | None = None,
     ) -> None:
         self.settings = settings
         self.jobs = jobs
         self._sfn = sfn
         self._s3 = s3
         self._clock = clock
+        self._runway_key = runway_key  # reads the (cached) Runway key; None: not checked at intake
 
     def validate(
         self, request: GenerationRequest | Mapping[str, Any], *, bucket: str | None = None
@@ -99,6 +112,7 @@ class JobIntake:
         if problems:
             raise InvalidRequest(problems)
 
+    @unavailable_is_retry_later
     def create(
         self,
         request: GenerationRequest | Mapping[str, Any],
@@ -111,10 +125,11 @@ class JobIntake:
 
         ``job_id`` given: the intake is idempotent for it (same request -> same job, never a second execution;
         another request -> IdempotencyConflict). ``bucket`` receives moved ``data:`` URIs (default: the video
-        bucket). Raises InvalidRequest, IdempotencyConflict or PipelineUnavailable.
+        bucket). Raises InvalidRequest, IdempotencyConflict, RunwayKeyNotConfigured or PipelineUnavailable.
         """
         context = context or IntakeContext()
         parsed, prepared = self.validate(request, bucket=bucket)
+        require_runway_key(self._runway_key)
         derived = job_id is not None
         job_id = job_id or new_job_id()
         plain = parsed.plain()
@@ -160,6 +175,8 @@ class JobIntake:
             )
         if record.get("status") == JobStatus.QUEUED.value:
             self._start(job_id, record.get("request", stored), record.get("source", context.source), derived)
+        shown = request_for_log(stored, include_content=self.settings.log_request_content)
+        log.info("job accepted", extra={"job_id": job_id, "new_job": created, "request": shown})
         return AcceptedJob(
             job_id=job_id,
             status=str(record.get("status", JobStatus.QUEUED.value)),
@@ -169,6 +186,7 @@ class JobIntake:
             estimated_credits=record.get("estimated_credits"),
         )
 
+    @unavailable_is_retry_later
     def reject(self, job_id: str, *, reason: str, code: str, context: IntakeContext) -> AcceptedJob:
         """Record a job that cannot run (status REJECTED, never started, never sent to Runway)."""
         fields = {

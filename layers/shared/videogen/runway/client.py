@@ -7,58 +7,28 @@
 - ``for_repeatable()``: calls that are safe to repeat (GET/DELETE tasks, uploads) with a small retry count
   and timeouts that fit the poll Lambda's 30 s.
 
-The API key comes from Secrets Manager (Powertools ``get_secret``, cached ``max_age`` seconds) when
-``RUNWAY_SECRET_ARN`` is set, else from the SDK's own ``RUNWAYML_API_SECRET``. A rotated key builds a new
-client on the next call. Every SDK call goes through ``videogen.runway.errors.runway_errors``.
+The API key comes from Secrets Manager (``videogen.storage.secrets``: Powertools ``get_secret``, cached
+``max_age`` seconds) when ``RUNWAY_SECRET_ARN`` is set, else from the SDK's own ``RUNWAYML_API_SECRET``. A
+rotated key builds a new client on the next call. Every SDK call goes through
+``videogen.runway.errors.runway_errors``.
 """
 
 from __future__ import annotations
 
-import json
-import os
 import threading
 from collections.abc import Callable
 
-import botocore.exceptions
 import httpx
 import runwayml
-from aws_lambda_powertools.utilities import parameters
 
-from videogen.core.errors import RunwayAuthError, RunwayUnavailable, VideoGenError, exception_chain
+from videogen.core.errors import RunwayAuthError
 from videogen.core.settings import Settings
+from videogen.storage.secrets import read_secret, runway_api_key
 
-SECRET_MAX_AGE_SECONDS = 300
 READ_TIMEOUT = httpx.Timeout(10.0, connect=3.0)
 READ_MAX_RETRIES = 1
 CREATE_TIMEOUT = httpx.Timeout(60.0, connect=5.0)
 UPLOAD_TIMEOUT = httpx.Timeout(90.0, connect=5.0)
-
-#: Secrets Manager error codes that a later call can get past.
-_TRANSIENT_SECRET_CODES = frozenset(
-    {"ThrottlingException", "Throttling", "InternalServiceError", "InternalFailure", "ServiceUnavailable"}
-)
-
-
-def _default_secret_fetcher(arn: str) -> str:
-    return str(parameters.get_secret(arn, max_age=SECRET_MAX_AGE_SECONDS))
-
-
-def _key_from_secret(raw: str, arn: str) -> str:
-    """The key inside a secret: a plain string, or JSON with ``api_key``/``RUNWAYML_API_SECRET``."""
-    value = raw.strip()
-    if value.startswith("{"):
-        try:
-            data = json.loads(value)
-        except ValueError:
-            data = None
-        if isinstance(data, dict):
-            for name in ("api_key", "apiKey", "RUNWAYML_API_SECRET", "runway_api_key"):
-                if isinstance(data.get(name), str):
-                    value = data[name].strip()
-                    break
-    if not value:
-        raise RunwayAuthError(f"the Runway API key secret {arn} is empty: put your Runway API key in it")
-    return value
 
 
 class RunwayClients:
@@ -72,7 +42,7 @@ class RunwayClients:
         http_client: httpx.Client | None = None,
     ) -> None:
         self._settings = settings
-        self._fetch_secret = secret_fetcher or _default_secret_fetcher
+        self._fetch_secret = secret_fetcher or read_secret
         self._http_client = http_client
         self._lock = threading.Lock()
         self._key: str | None = None
@@ -80,23 +50,8 @@ class RunwayClients:
         self._create: runwayml.RunwayML | None = None
 
     def api_key(self) -> str:
-        arn = self._settings.runway_secret_arn
-        if arn:
-            try:
-                return _key_from_secret(self._fetch_secret(arn), arn)
-            except VideoGenError:
-                raise
-            except Exception as exc:  # Powertools GetParameterError (wrapping botocore's), classified by type
-                if secret_read_is_transient(exc):
-                    raise RunwayUnavailable(f"Secrets Manager is unavailable: {exc}") from exc
-                raise RunwayAuthError(
-                    f"cannot read the Runway API key from secret {arn}: {exc}. "
-                    "Check that the secret exists, has a value and that the function may read it."
-                ) from exc
-        key = os.environ.get("RUNWAYML_API_SECRET", "").strip()
-        if not key:
-            raise RunwayAuthError("no Runway API key: set RUNWAY_SECRET_ARN or RUNWAYML_API_SECRET")
-        return key
+        """The key (``videogen.storage.secrets.runway_api_key``): RunwayUnavailable or RunwayAuthError."""
+        return runway_api_key(self._settings, self._fetch_secret)
 
     def _clients(self) -> tuple[runwayml.RunwayML, runwayml.RunwayML]:
         key = self.api_key()
@@ -124,14 +79,3 @@ class RunwayClients:
     def for_create(self) -> runwayml.RunwayML:
         """Client for task creation: the SDK never retries (``max_retries=0``)."""
         return self._clients()[1]
-
-
-def secret_read_is_transient(exc: BaseException) -> bool:
-    """True when reading the secret failed for a reason a retry can get past (timeout, connection,
-    throttling, a Secrets Manager 5xx), judged from the exception types in the chain, never from text."""
-    for cause in exception_chain(exc):
-        if isinstance(cause, botocore.exceptions.HTTPClientError | botocore.exceptions.ConnectionError):
-            return True
-        if isinstance(cause, botocore.exceptions.ClientError):
-            return cause.response.get("Error", {}).get("Code") in _TRANSIENT_SECRET_CODES
-    return False
