@@ -145,7 +145,10 @@ def _check_models(body: Any, pipeline: LocalPipeline) -> None:
 
 def _check_upload(body: Any, pipeline: LocalPipeline) -> None:
     assert body["s3_uri"].startswith(f"s3://{pipeline.bucket}/uploads/")
-    assert body["s3_uri"].endswith("/first-frame.png") and body["headers"] == {"Content-Type": "image/png"}
+    assert body["s3_uri"].endswith("/first-frame.png") and body["headers"] == {
+        "Content-Type": "image/png",
+        "If-None-Match": "*",
+    }
 
 
 def _check_polled(result: Any, pipeline: LocalPipeline) -> None:
