@@ -5,11 +5,14 @@ GET /openapi.json.
 Every rule lives in ``videogen.intake``; this module parses, calls one method and shapes the answer.
 """
 
+import base64
+import binascii
 import json
 from typing import Annotated, Any
 
 import boto3
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.event_handler.api_gateway import ResponseBuilder
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path, Query
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
@@ -20,6 +23,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyAlreadyInProgressError,
     IdempotencyValidationError,
 )
+from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.config import Config
 
@@ -55,6 +59,7 @@ from videogen.intake.cancellation import CancelFunction, JobCanceller
 from videogen.intake.job_intake import JobIntake
 from videogen.intake.job_views import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, JobLister, JobViews
 from videogen.intake.recovery import JobRecovery, RecoverFunction
+from videogen.intake.request_body import refuse_body
 from videogen.observability import logger, metrics, route_domain_logs, tracer
 from videogen.storage.job_store import JobStore
 
@@ -328,9 +333,24 @@ def _no_route(exc: Exception) -> Response[dict[str, Any]]:
 # --- Entry point --------------------------------------------------------------------------------------------
 
 
+def _refused_body(event: dict[str, Any]) -> dict[str, Any] | None:
+    """The 400/413/415 answer for a body no route can read (checked before the routes parse it)."""
+    proxy = APIGatewayProxyEvent(event)
+    body = proxy.body or ""
+    try:
+        raw = base64.b64decode(body, validate=True) if proxy.is_base64_encoded else body.encode("utf-8", "surrogatepass")
+    except binascii.Error:
+        raw = b"\xff"  # not base64: answered as a body that is not UTF-8
+    refusal = refuse_body(raw, proxy.headers.get("content-type"))
+    if refusal is None:
+        return None
+    response = _problem(refusal.status, refusal.code, refusal.message)
+    return ResponseBuilder(response, serializer=app._serializer).build(proxy)
+
+
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     _idempotency.register_lambda_context(context)
-    return app.resolve(event, context)
+    return _refused_body(event) or app.resolve(event, context)

@@ -7,11 +7,12 @@ validates its execution input with it (StartExecution is a public entry too), an
 
 from __future__ import annotations
 
+import reprlib
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal, get_args
 
 import pydantic
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator, model_validator
 
 from videogen.core.errors import InvalidRequest
 
@@ -70,15 +71,24 @@ class GenerationRequest(BaseModel):
 
     @model_validator(mode="before")
     @classmethod
+    def _refuse_hostile_names(cls, value: Any) -> Any:
+        """Refuse field names that no later step could store or echo (lone surrogates, control characters)."""
+        if isinstance(value, Mapping):
+            for name in value:
+                problem = hostile_text_problem(name) if isinstance(name, str) else None
+                if problem:
+                    raise ValueError(f"a field name {problem.removeprefix('text ')}")
+        return value
+
+    @field_validator("*", mode="before")
+    @classmethod
     def _refuse_hostile_text(cls, value: Any) -> Any:
         """Refuse what JSON can carry but no later step can store or send: text with lone surrogates or
-        control characters, and ``options`` nested deeper than MAX_DEPTH (checked without recursion)."""
-        if not isinstance(value, Mapping):
-            return value
-        for name, field_value in value.items():
-            problem = hostile_text_problem(field_value)
-            if problem:
-                raise ValueError(f"{name}: {problem}")
+        control characters, and values nested deeper than MAX_DEPTH (checked without recursion). Each
+        offending field is its own error, so every one is listed."""
+        problem = hostile_text_problem(value)
+        if problem:
+            raise ValueError(problem)
         return value
 
     def plain(self) -> dict[str, Any]:
@@ -114,12 +124,19 @@ def readable_errors(exc: pydantic.ValidationError) -> list[str]:
     for error in exc.errors():
         loc = error["loc"]
         name = str(loc[0]) if loc else "request"
-        if error["type"] == "value_error" and not loc:  # the model's own check names the field itself
-            sentences.setdefault(str(error["msg"]), str(error["msg"]).removeprefix("Value error, "))
+        if error["type"] == "value_error":  # the request's own checks: the reason without pydantic's prefix
+            reason = str(error["msg"]).removeprefix("Value error, ")
+            sentences.setdefault(name, f"{name}: {reason}" if loc else reason)
         elif error["type"] == "extra_forbidden":
             sentences.setdefault(name, f"unknown field {name}; accepted fields: {accepted}")
         elif name in _FIELD_HINTS:
-            sentences.setdefault(name, f"{_FIELD_HINTS[name]}, not {error['input']!r}")
+            sentences.setdefault(name, f"{_FIELD_HINTS[name]}, not {short_repr(error['input'])}")
         else:
-            sentences.setdefault(name, f"{name}: {error['msg'].lower()} (got {error['input']!r})")
+            sentences.setdefault(name, f"{name}: {error['msg'].lower()} (got {short_repr(error['input'])})")
     return list(sentences.values())
+
+
+def short_repr(value: Any, limit: int = 80) -> str:
+    """``repr(value)`` cut to ``limit`` characters (an error message never echoes a whole input)."""
+    text = reprlib.repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."

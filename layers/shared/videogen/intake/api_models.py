@@ -118,14 +118,18 @@ class Problem(BaseModel):
 
 
 def describe_invalid_input(error: Mapping[str, Any]) -> str:
-    """One sentence for one request-validation error of the Event Handler (pydantic's error dict)."""
+    """``<field>: <reason>`` for one request-validation error of the Event Handler (pydantic's error dict)."""
     loc = [str(p) for p in error.get("loc", ())]
     where_kind = loc[0] if loc else "body"
     where = ".".join(loc[1:]) or where_kind
+    message = str(error.get("msg", "invalid"))
     if error.get("type") == "extra_forbidden":
         return f"unknown field {where}"
     if error.get("type") == "missing":
         return f"{where} is required"
     if where_kind == "body" and error.get("type") == "model_attributes_type":
         return "the body must be a JSON object"
-    return f"{where}: {str(error.get('msg', 'invalid')).lower()}"
+    if error.get("type") == "value_error":  # the model's own checks: its reason, without pydantic's prefix
+        reason = message.removeprefix("Value error, ")
+        return reason if where == where_kind else f"{where}: {reason}"
+    return f"{where}: {message.lower()}"
