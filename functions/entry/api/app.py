@@ -18,12 +18,12 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Pat
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyAlreadyInProgressError,
     IdempotencyValidationError,
 )
-from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.config import Config
 
@@ -338,7 +338,11 @@ def _refused_body(event: dict[str, Any]) -> dict[str, Any] | None:
     proxy = APIGatewayProxyEvent(event)
     body = proxy.body or ""
     try:
-        raw = base64.b64decode(body, validate=True) if proxy.is_base64_encoded else body.encode("utf-8", "surrogatepass")
+        raw = (
+            base64.b64decode(body, validate=True)
+            if proxy.is_base64_encoded
+            else body.encode("utf-8", "surrogatepass")
+        )
     except binascii.Error:
         raw = b"\xff"  # not base64: answered as a body that is not UTF-8
     refusal = refuse_body(raw, proxy.headers.get("content-type"))

@@ -243,3 +243,12 @@ class RunwayInternalFailure(VideoGenError):
 class InputUploadMissing(VideoGenError):
     """The create step found no valid Runway upload recorded for an ``s3://`` input: the upload step did not
     run, or its upload is too old to use. Not retried."""
+
+
+# --- Step inputs ------------------------------------------------------------------------------------------
+
+
+class InvalidStepInput(VideoGenError):
+    """A state-machine step was invoked with an input it cannot read (a state passing the wrong shape, or a
+    hand-made event): the message lists each offending field. Never retried: the same input fails the same
+    way."""

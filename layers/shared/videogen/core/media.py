@@ -146,10 +146,11 @@ def content_problem(head: bytes, kind: str, *, declared: str | None = None) -> s
     found = sniff(head)
     if found is None or found.kind not in ("image", "video", "audio"):
         return f"is not {_article(kind)} {kind} file (its first bytes match no {names} file)"
+    holds = f"{_article(found.extension)} {found.extension.upper()} file"
     if found not in accepted:
-        return f"is {_article(found.extension)} {found.extension.upper()} file, not {_article(kind)} {kind} ({names})"
+        return f"is {holds}, not {_article(kind)} {kind} ({names})"
     if declared is not None and by_mime(declared) is not found:
-        return f"declares {declared} but holds {_article(found.extension)} {found.extension.upper()} file ({found.mime})"
+        return f"declares {declared} but holds {holds} ({found.mime})"
     return None
 
 

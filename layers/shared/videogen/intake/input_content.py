@@ -3,16 +3,13 @@
 The role of each input (image, video or audio) comes from the model catalog's wire schema
 (``catalog.map_media_uris``), so an image field takes an image whatever the file is called.
 
-============  ===================================================================================================
-input         refused when
-============  ===================================================================================================
-``s3://``     the object does not exist; it is empty; it is larger than ``MAX_UPLOAD_BYTES`` (the upload step
-              reads it into memory and sends it to Runway's uploads, whose limit the SDK does not state; the same
-              limit as ``POST /uploads``); its first :data:`~videogen.core.media.SNIFF_BYTES` bytes (one ranged
-              GET, never the whole object) are not a file of the field's kind
-``data:``     its decoded content does not start like the type its MIME type declares, or that type is not one of
-              the field's kind (the 5 MB limit and the declared kind are the catalog's checks)
-============  ===================================================================================================
+- ``s3://``: refused when the object does not exist; when it is empty; when it is larger than
+  ``MAX_UPLOAD_BYTES`` (the upload step reads it into memory and sends it to Runway's uploads, whose limit the
+  SDK does not state: the same limit as ``POST /uploads``); when its first
+  :data:`~videogen.core.media.SNIFF_BYTES` bytes (one ranged GET, never the whole object) are not a file of
+  the field's kind.
+- ``data:``: refused when its decoded first bytes are not the type its MIME type declares, or that type is
+  not one of the field's kind (the 5 MB limit and the declared kind are the catalog's checks).
 """
 
 from __future__ import annotations

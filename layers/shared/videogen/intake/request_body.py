@@ -39,7 +39,7 @@ def content_type_problem(content_type: str | None) -> str | None:
     return None
 
 
-def refuse_body(body: bytes | None, content_type: str | None) -> BodyRefusal | None:
+def refuse_body(body: bytes | None, content_type: str | None) -> BodyRefusal | None:  # noqa: PLR0911
     """The 400/413/415 answer for a body that no route can read; None for an empty body or a JSON object."""
     if not body:
         return None
@@ -62,7 +62,9 @@ def refuse_body(body: bytes | None, content_type: str | None) -> BodyRefusal | N
     except ValueError as exc:
         return BodyRefusal(400, "MalformedJson", f"the body is not valid JSON: {exc}")
     if not isinstance(value, dict):
-        return BodyRefusal(400, "MalformedJson", f"the body must be a JSON object, not a JSON {json_kind(value)}")
+        return BodyRefusal(
+            400, "MalformedJson", f"the body must be a JSON object, not a JSON {json_kind(value)}"
+        )
     return None
 
 

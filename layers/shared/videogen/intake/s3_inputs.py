@@ -36,8 +36,8 @@ from botocore.exceptions import ClientError
 from videogen.core import media
 from videogen.core.errors import IdempotencyConflict, InvalidRequest, UnsupportedFile
 from videogen.core.settings import Settings
-from videogen.intake.job_ids import derived_job_id
 from videogen.intake.input_content import S3InputChecker
+from videogen.intake.job_ids import derived_job_id
 from videogen.intake.job_intake import IntakeContext, JobIntake
 from videogen.intake.request_body import json_kind
 from videogen.storage.aws_errors import NOT_FOUND_CODES, error_code
@@ -189,7 +189,9 @@ class S3Intake:
                 "inputs as s3:// objects instead of embedding them)"
             )
         if size == 0:
-            raise UnsupportedFile("the request file is empty; it must hold one JSON object (a generation request)")
+            raise UnsupportedFile(
+                "the request file is empty; it must hold one JSON object (a generation request)"
+            )
         body = self._call("get_object", obj)["Body"].read(MAX_REQUEST_OBJECT_BYTES + 1)
         try:
             text = body.decode("utf-8-sig")
