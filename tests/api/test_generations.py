@@ -119,7 +119,7 @@ def test_keys_are_scoped_to_the_caller(api):
         (json.dumps({"prompt": "a\u0000boat"}), 422, "control character"),
         (json.dumps({**REQUEST, "options": {"a": json.loads("[" * 20 + "]" * 20)}}), 422, "nested deeper"),
         ('{"prompt": "x", "options": {"a": ' + "[" * 900 + "]" * 900 + "}}", 422, "nested deeper"),
-        (json.dumps({**REQUEST, "seed": -1}), 422, "greater than or equal to 0"),
+        (json.dumps({**REQUEST, "seed": -1}), 422, "seed must be a whole number from 0 to 4294967295"),
         (json.dumps({**REQUEST, "seed": 2**32}), 422, "4294967295"),
         (json.dumps({**REQUEST, "model": ""}), 422, "model"),
     ],

@@ -52,7 +52,7 @@ from videogen.intake.api_models import (
     RecoveryAnswer,
     UploadRequest,
     UploadTicket,
-    describe_invalid_input,
+    describe_invalid_inputs,
 )
 from videogen.intake.api_service import GenerationService, idempotency_config, make_idempotent_create
 from videogen.intake.cancellation import CancelFunction, JobCanceller
@@ -281,7 +281,7 @@ def _invalid_input(exc: RequestValidationError) -> Response[dict[str, Any]]:
         detail = next(e for e in errors if e.get("type") == "json_invalid")
         reason = (detail.get("ctx") or {}).get("error", "JSON decode error")
         return _problem(400, "MalformedJson", f"the body is not valid JSON: {reason}")
-    problems = [describe_invalid_input(e) for e in errors]
+    problems = describe_invalid_inputs(errors)
     return _problem(422, "InvalidRequest", "; ".join(problems), problems)
 
 
@@ -349,7 +349,7 @@ def _refused_body(event: dict[str, Any]) -> dict[str, Any] | None:
     if refusal is None:
         return None
     response = _problem(refusal.status, refusal.code, refusal.message)
-    return ResponseBuilder(response, serializer=app._serializer).build(proxy)
+    return ResponseBuilder[APIGatewayProxyEvent](response, serializer=app._serializer).build(proxy)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

@@ -17,6 +17,8 @@ Model = TypeVar("Model", bound=pydantic.BaseModel)
 
 def parse_step_input(event: Any, model: type[Model]) -> Model:
     """``event`` as ``model`` (Powertools ``parse``); InvalidStepInput naming every field that is wrong."""
+    if not isinstance(event, dict):
+        raise InvalidStepInput(f"the {model.__name__} input must be a JSON object, not {short_repr(event)}")
     try:
         return parse(event=event, model=model)
     except pydantic.ValidationError as exc:

@@ -108,7 +108,7 @@ class GenerationRequest(BaseModel):
             raise InvalidRequest(readable_errors(exc)) from None
 
 
-_FIELD_HINTS = {
+FIELD_HINTS = {
     "duration": "duration must be a whole number of seconds or auto",
     "seed": f"seed must be a whole number from 0 to {MAX_SEED}",
     "task": "task must be one of " + ", ".join(ENDPOINTS) + " (or left out to infer it from the inputs)",
@@ -129,8 +129,8 @@ def readable_errors(exc: pydantic.ValidationError) -> list[str]:
             sentences.setdefault(name, f"{name}: {reason}" if loc else reason)
         elif error["type"] == "extra_forbidden":
             sentences.setdefault(name, f"unknown field {name}; accepted fields: {accepted}")
-        elif name in _FIELD_HINTS:
-            sentences.setdefault(name, f"{_FIELD_HINTS[name]}, not {short_repr(error['input'])}")
+        elif name in FIELD_HINTS:
+            sentences.setdefault(name, f"{FIELD_HINTS[name]}, not {short_repr(error['input'])}")
         else:
             sentences.setdefault(name, f"{name}: {error['msg'].lower()} (got {short_repr(error['input'])})")
     return list(sentences.values())

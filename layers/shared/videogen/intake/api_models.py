@@ -3,12 +3,13 @@ validated by, and documented in the OpenAPI document from, the same model."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from videogen.core.job import JobStatus
+from videogen.core.request import FIELD_HINTS, short_repr
 
 
 class Credits(BaseModel):
@@ -115,6 +116,21 @@ class Problem(BaseModel):
     code: str
     message: str
     errors: list[str] = []
+
+
+def describe_invalid_inputs(errors: Iterable[Mapping[str, Any]]) -> list[str]:
+    """One sentence per offending parameter or body field (a union's branches are one field, one sentence;
+    the generation request's fields keep the hints the S3 trigger gives too)."""
+    sentences: dict[tuple[str, ...], str] = {}
+    for error in errors:
+        loc = tuple(str(p) for p in error.get("loc", ()))
+        name = loc[1] if len(loc) > 1 and loc[0] == "body" else None
+        if name in FIELD_HINTS and error.get("type") not in ("extra_forbidden", "value_error", "missing"):
+            sentence = f"{FIELD_HINTS[name]}, not {short_repr(error.get('input'))}"
+        else:
+            sentence = describe_invalid_input(error)
+        sentences.setdefault(loc[:2], sentence)
+    return list(sentences.values())
 
 
 def describe_invalid_input(error: Mapping[str, Any]) -> str:

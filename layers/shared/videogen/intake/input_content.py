@@ -23,7 +23,7 @@ from urllib.parse import unquote_to_bytes
 from botocore.exceptions import ClientError
 
 from videogen.catalog import map_media_uris
-from videogen.catalog.media import data_uri_mime
+from videogen.catalog.media import data_uri_mime, guess_kind
 from videogen.core import media
 from videogen.core.request import GenerationRequest
 from videogen.storage.aws_errors import NOT_FOUND_CODES, error_code
@@ -41,6 +41,19 @@ def media_inputs(endpoint: str, body: Mapping[str, Any]) -> list[tuple[str, str]
         return uri
 
     map_media_uris(endpoint, body, collect)
+    return list(found.items())
+
+
+def request_media(request: GenerationRequest) -> list[tuple[str, str]]:
+    """The media URIs of the request's own fields with their kind (when the catalog could not build a wire
+    body: an unknown model or task still gets its inputs checked)."""
+    kinds = {"image": "image", "last_image": "image", "video": "video", "reference": "video"}
+    kinds["character"] = request.character_type or guess_kind(request.character or "") or "image"
+    found: dict[str, str] = {}
+    for name in media.REQUEST_MEDIA_FIELDS:
+        uri = getattr(request, name)
+        if isinstance(uri, str):
+            found.setdefault(uri, kinds[name])
     return list(found.items())
 
 
@@ -112,13 +125,13 @@ class S3InputChecker:
 
 
 def content_problems(
-    request: GenerationRequest, endpoint: str, body: Mapping[str, Any], *, s3_inputs: S3InputChecker
+    request: GenerationRequest, inputs: list[tuple[str, str]], *, s3_inputs: S3InputChecker
 ) -> list[str]:
-    """``<field>: <uri> <reason>`` for every input whose content cannot be what its field takes.
+    """``<field>: <uri> <reason>`` for every input (uri, kind) whose content cannot be what its field takes.
 
     ``s3://`` URIs are expected to be in this stack's bucket and prefixes already (checked before)."""
     problems = []
-    for uri, kind in media_inputs(endpoint, body):
+    for uri, kind in inputs:
         scheme = media.scheme_of(uri)
         field = field_of(request, uri)
         if scheme == "data":

@@ -19,14 +19,19 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from videogen.catalog.translate import PreparedRequest, prepare
-from videogen.core import media
 from videogen.core.clock import SYSTEM_CLOCK, Clock, format_time
 from videogen.core.errors import IdempotencyConflict, InvalidRequest, PipelineUnavailable
 from videogen.core.job import JobStatus
 from videogen.core.request import GenerationRequest
 from videogen.core.settings import Settings
 from videogen.intake.data_uris import move_data_uris
-from videogen.intake.input_content import S3InputChecker, content_problems, field_of, media_inputs
+from videogen.intake.input_content import (
+    S3InputChecker,
+    content_problems,
+    field_of,
+    media_inputs,
+    request_media,
+)
 from videogen.intake.job_ids import canonical_json, new_job_id, request_fingerprint
 from videogen.notifications.url_safety import InvalidWebhookUrl, check_webhook_url
 from videogen.storage.aws_errors import error_code
@@ -81,11 +86,12 @@ class JobIntake:
             prepared = prepare(parsed, default_model=self.settings.default_model)
         except InvalidRequest as exc:
             problems.extend(exc.errors)
-        misplaced = self._s3_input_problems(parsed, prepared, bucket)
+        inputs = request_media(parsed) if prepared is None else media_inputs(prepared.endpoint, prepared.body)
+        misplaced = self._s3_input_problems(parsed, inputs, bucket)
         problems.extend(misplaced)
-        if prepared is not None and not misplaced:
+        if not misplaced:
             checker = S3InputChecker(self._s3, max_bytes=self.settings.max_upload_bytes)
-            problems.extend(content_problems(parsed, prepared.endpoint, prepared.body, s3_inputs=checker))
+            problems.extend(content_problems(parsed, inputs, s3_inputs=checker))
         if parsed.webhook_url is not None:
             try:
                 check_webhook_url(
@@ -100,20 +106,19 @@ class JobIntake:
         return parsed, prepared
 
     def _s3_input_problems(
-        self, parsed: GenerationRequest, prepared: PreparedRequest | None, bucket: str
+        self, parsed: GenerationRequest, inputs: list[tuple[str, str]], bucket: str
     ) -> list[str]:
         """``s3://`` inputs (``options`` included) must be objects of this stack's bucket under its input or
         upload prefix."""
         prefixes = (self.settings.input_prefix, self.settings.upload_prefix)
-        if prepared is not None:
-            uris = [(field_of(parsed, u), u) for u, _ in media_inputs(prepared.endpoint, prepared.body)]
-        else:
-            uris = [(n, getattr(parsed, n)) for n in media.REQUEST_MEDIA_FIELDS]
+        uris = [(field_of(parsed, uri), uri) for uri, _ in inputs]
         problems = []
         for name, uri in uris:
             if not isinstance(uri, str) or uri[:5].lower() != "s3://":
                 continue
             named_bucket, _, key = uri[5:].partition("/")
+            if not key:
+                continue  # the catalog says an s3:// URI must name an object
             if named_bucket != bucket:
                 problems.append(f"{name}: {uri} is not in this stack's bucket {bucket}")
             elif ".." in key.split("/") or not key.startswith(prefixes):
