@@ -136,8 +136,10 @@ def _caller() -> str:
     "Idempotency-Key header to make retries safe: the same key and body give the same job.",
     responses={
         202: {"description": "Accepted", "content": {"application/json": {"model": Accepted}}},
-        400: _problem_doc("Malformed JSON"),
+        400: _problem_doc("The body is not JSON, or not a JSON object"),
         409: _problem_doc("Idempotency-Key reused with another body, or still in progress"),
+        413: _problem_doc("The body is larger than 6 MB less 64 KB (send large files with POST /uploads)"),
+        415: _problem_doc("The body is not sent as Content-Type: application/json"),
         422: _problem_doc("Invalid request: every problem is listed"),
     },
     tags=["generations"],
@@ -251,6 +253,9 @@ def list_models() -> dict[str, Any]:
     description="PUT the file to upload_url with the given headers, then use s3_uri in a generation request.",
     responses={
         201: {"description": "Upload ticket", "content": {"application/json": {"model": UploadTicket}}},
+        400: _problem_doc("The body is not JSON, or not a JSON object"),
+        413: _problem_doc("The body is larger than 6 MB less 64 KB"),
+        415: _problem_doc("The body is not sent as Content-Type: application/json"),
         422: _problem_doc("File type or size refused"),
     },
     tags=["uploads"],

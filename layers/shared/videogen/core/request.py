@@ -44,6 +44,19 @@ def hostile_text_problem(value: Any) -> str | None:
     return None
 
 
+REQUEST_EXAMPLES: list[dict[str, Any]] = [
+    {"prompt": "A paper boat drifting down a rain-soaked street at dusk", "model": "gen4.5", "duration": 5},
+    {
+        "model": "gen4_turbo",
+        "image": "https://example.com/frame.png",
+        "prompt": "the boat drifts away",
+        "ratio": "1280:720",
+        "duration": 5,
+        "seed": 42,
+    },
+    {"model": "aleph2", "video": "https://example.com/clip.mp4", "prompt": "make it snow"},
+]
+
 Endpoint = Literal["text_to_video", "image_to_video", "video_to_video", "character_performance"]
 ENDPOINTS: tuple[str, ...] = get_args(Endpoint)
 
@@ -51,7 +64,11 @@ ENDPOINTS: tuple[str, ...] = get_args(Endpoint)
 class GenerationRequest(BaseModel):
     """What a user asks for, in snake_case. Only ``prompt`` and/or an input are needed; the rest defaults."""
 
-    model_config = ConfigDict(extra="forbid", protected_namespaces=())
+    model_config = ConfigDict(
+        extra="forbid",
+        protected_namespaces=(),
+        json_schema_extra={"examples": REQUEST_EXAMPLES},  # documented, and what API fuzzers start from
+    )
 
     model: Annotated[str, Field(min_length=1, max_length=64)] | None = None  # None -> the default model
     task: Endpoint | None = None  # None -> inferred from the inputs
