@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Annotated, Any, Literal, get_args
 
 import pydantic
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, StrictInt, field_validator, model_validator
 
 from videogen.core.errors import InvalidRequest
 
@@ -44,7 +44,7 @@ def hostile_text_problem(value: Any) -> str | None:
     return None
 
 
-REQUEST_EXAMPLES: list[dict[str, Any]] = [
+REQUEST_EXAMPLES: list[JsonValue] = [
     {"prompt": "A paper boat drifting down a rain-soaked street at dusk", "model": "gen4.5", "duration": 5},
     {
         "model": "gen4_turbo",
