@@ -199,3 +199,32 @@ def test_s3_inputs_outside_the_stacks_input_prefixes_are_refused_at_once(api, ur
     assert response["statusCode"] == 422
     assert expected in json.dumps(response_json(response))
     assert api.stack.executions() == []
+
+
+REAL_HEADS = {
+    "frame.png": b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR",
+    "frame.jpg": b"\xff\xd8\xff\xe0\0\x10JFIF\0",
+    "frame.webp": b"RIFF\x24\0\0\0WEBPVP8 ",
+    "clip.mp4": b"\0\0\0\x18ftypmp42\0\0\0\0mp42isom",
+    "clip.mov": b"\0\0\0\x14ftypqt  \0\0\0\0qt  ",
+    "clip.webm": b"\x1a\x45\xdf\xa3\x9f\x42\x86\x81\x01",
+    "named-anyhow.bin": b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR",  # the bytes decide, not the name
+}
+
+
+@pytest.mark.parametrize("name", sorted(REAL_HEADS))
+def test_a_real_file_in_the_bucket_is_accepted_for_its_role(api, name):
+    # GIVEN a real image or video (its first bytes) under uploads/
+    key = f"uploads/fixtures/{name}"
+    api.stack.client("s3").put_object(Bucket=api.stack.bucket, Key=key, Body=REAL_HEADS[name] + b"\0" * 256)
+    uri = f"s3://{api.stack.bucket}/{key}"
+    is_video = name.startswith("clip")
+    body = (
+        {"prompt": "make it snow", "model": "aleph2", "video": uri}
+        if is_video
+        else {"prompt": "sail", "model": "gen4_turbo", "ratio": "1280:720", "image": uri}
+    )
+    # WHEN a request names it as an input of that kind
+    response = api("POST", "/generations", body=body)
+    # THEN the job is accepted
+    assert response["statusCode"] == 202, response_json(response)
