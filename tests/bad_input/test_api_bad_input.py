@@ -23,6 +23,7 @@ from tests.bad_input.conftest import (
 )
 from tests.cases.invalid_requests import INVALID_GENERATION_REQUESTS
 from tests.support.entry_points import api_event
+from videogen.core.errors import MAX_LISTED_PROBLEMS
 from videogen.intake.request_body import MAX_BODY_BYTES
 
 pytestmark = [pytest.mark.bad_input, pytest.mark.xdist_group("bad_input")]
@@ -250,6 +251,20 @@ FIELD_CASES = [
         "InvalidRequest",
         ("duration 12 is outside 2-10 for gen4.5", "webhook_url"),
         body={**REQUEST, "duration": 12, "webhook_url": "http://hooks.example.com/x"},
+    ),
+    ApiCase(
+        "3000-unknown-fields",
+        422,
+        "InvalidRequest",
+        (*(("unknown field f",),) * (MAX_LISTED_PROBLEMS - 1), "... and 2951 more problems"),
+        body={**REQUEST, **{f"f{i}": i for i in range(3000)}},
+    ),
+    ApiCase(
+        "a-100k-character-field-name",
+        422,
+        "InvalidRequest",
+        ("unknown field " + "n" * 61 + "...",),
+        body={**REQUEST, "n" * 100_000: 1},
     ),
     ApiCase(
         "invalid-idempotency-key",

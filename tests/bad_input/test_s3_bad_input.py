@@ -173,6 +173,13 @@ CASES = [
         "json-object.png is not an image file",
     ),
     S3Case(
+        "5000-unknown-fields",
+        "fields.json",
+        request_file(**{f"f{i}": i for i in range(5000)}),
+        "InvalidRequest",
+        "... and 4951 more problems",
+    ),
+    S3Case(
         "several-problems-listed",
         "several.json",
         request_file(duration=12, ratio="1:1", fps=1),

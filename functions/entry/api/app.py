@@ -39,6 +39,7 @@ from videogen.core.errors import (
     PipelineUnavailable,
     UploadRejected,
     VideoGenError,
+    listed_problems,
 )
 from videogen.core.job import JobStatus
 from videogen.core.request import GenerationRequest
@@ -286,7 +287,7 @@ def _invalid_input(exc: RequestValidationError) -> Response[dict[str, Any]]:
         detail = next(e for e in errors if e.get("type") == "json_invalid")
         reason = (detail.get("ctx") or {}).get("error", "JSON decode error")
         return _problem(400, "MalformedJson", f"the body is not valid JSON: {reason}")
-    problems = describe_invalid_inputs(errors)
+    problems = listed_problems(describe_invalid_inputs(errors))
     return _problem(422, "InvalidRequest", "; ".join(problems), problems)
 
 

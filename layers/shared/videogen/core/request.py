@@ -140,7 +140,7 @@ def readable_errors(exc: pydantic.ValidationError) -> list[str]:
     accepted = ", ".join(GenerationRequest.model_fields)
     for error in exc.errors():
         loc = error["loc"]
-        name = str(loc[0]) if loc else "request"
+        name = short_name(str(loc[0])) if loc else "request"
         if error["type"] == "value_error":  # the request's own checks: the reason without pydantic's prefix
             reason = str(error["msg"]).removeprefix("Value error, ")
             sentences.setdefault(name, f"{name}: {reason}" if loc else reason)
@@ -151,6 +151,11 @@ def readable_errors(exc: pydantic.ValidationError) -> list[str]:
         else:
             sentences.setdefault(name, f"{name}: {error['msg'].lower()} (got {short_repr(error['input'])})")
     return list(sentences.values())
+
+
+def short_name(name: str, limit: int = 64) -> str:
+    """A field name as an error message shows it: cut to ``limit`` characters."""
+    return name if len(name) <= limit else name[: limit - 3] + "..."
 
 
 def short_repr(value: Any, limit: int = 80) -> str:

@@ -9,7 +9,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from videogen.core.job import JobStatus
-from videogen.core.request import FIELD_HINTS, short_repr
+from videogen.core.request import FIELD_HINTS, short_name, short_repr
 
 
 class Credits(BaseModel):
@@ -135,7 +135,7 @@ def describe_invalid_inputs(errors: Iterable[Mapping[str, Any]]) -> list[str]:
 
 def describe_invalid_input(error: Mapping[str, Any]) -> str:
     """``<field>: <reason>`` for one request-validation error of the Event Handler (pydantic's error dict)."""
-    loc = [str(p) for p in error.get("loc", ())]
+    loc = [short_name(str(p)) for p in error.get("loc", ())]
     where_kind = loc[0] if loc else "body"
     where = ".".join(loc[1:]) or where_kind
     message = str(error.get("msg", "invalid"))
