@@ -25,8 +25,9 @@ from botocore.exceptions import ClientError
 from videogen.catalog import map_media_uris
 from videogen.catalog.media import data_uri_mime, guess_kind
 from videogen.core import media
+from videogen.core.errors import PipelineUnavailable
 from videogen.core.request import GenerationRequest
-from videogen.storage.aws_errors import NOT_FOUND_CODES, error_code
+from videogen.storage.aws_errors import NOT_FOUND_CODES, error_code, is_transient
 
 #: base64 characters that decode to at least SNIFF_BYTES bytes.
 _BASE64_HEAD = (media.SNIFF_BYTES + 2) // 3 * 4
@@ -107,9 +108,10 @@ class S3InputChecker:
         if size is None:
             try:
                 size = int(self._s3.head_object(**where).get("ContentLength", 0))
-            except ClientError as exc:
-                if error_code(exc) in NOT_FOUND_CODES:
+            except Exception as exc:
+                if isinstance(exc, ClientError) and error_code(exc) in NOT_FOUND_CODES:
                     return "does not exist"
+                _raise_if_transient(exc, bucket, key)
                 raise
         if size == 0:
             return "is empty (0 bytes)"
@@ -117,11 +119,20 @@ class S3InputChecker:
             return f"is {size} bytes; inputs may be at most {self._max_bytes} bytes"
         try:
             answer = self._s3.get_object(**where, Range=f"bytes=0-{media.SNIFF_BYTES - 1}")
-        except ClientError as exc:
-            if error_code(exc) in NOT_FOUND_CODES:
+            head = answer["Body"].read(media.SNIFF_BYTES)
+        except Exception as exc:
+            if isinstance(exc, ClientError) and error_code(exc) in NOT_FOUND_CODES:
                 return "does not exist"
+            _raise_if_transient(exc, bucket, key)
             raise
-        return media.content_problem(answer["Body"].read(media.SNIFF_BYTES), kind)
+        return media.content_problem(head, kind)
+
+
+def _raise_if_transient(exc: Exception, bucket: str, key: str) -> None:
+    """PipelineUnavailable (retry later: API 503, S3 trigger retried) for an S3 failure a later attempt can
+    get past; any other failure is the caller's to raise."""
+    if is_transient(exc):
+        raise PipelineUnavailable(f"s3://{bucket}/{key} could not be read to check it; retry later") from exc
 
 
 def content_problems(

@@ -12,6 +12,11 @@ object              job
 anything else       a REJECTED job record saying why
 ==================  ==========================================================================================
 
+A media file's first bytes must prove the kind its extension promises (one ranged GET): a JSON object
+named ``.png``, an image named ``.mp4``, an empty or oversized file is REJECTED with what it holds
+(``videogen.intake.input_content``). A request file that is empty, not UTF-8, not JSON, nested too deeply to
+read or not one JSON object is REJECTED with that reason.
+
 Media metadata (all optional): ``x-amz-meta-prompt`` (non-ASCII text RFC 2047-encoded, as S3 returns it),
 ``x-amz-meta-model``, ``x-amz-meta-ratio`` (e.g. ``1280:720``; default: the model's own),
 ``x-amz-meta-duration``
