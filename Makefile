@@ -16,7 +16,7 @@ DURATION ?=
 TIME_SCALE ?=
 PORT ?= 8787
 
-.PHONY: dev lint checkov test sam-check unit e2e faults demo simulator openapi bench load build validate clean
+.PHONY: dev lint checkov test sam-check unit e2e faults bad-input demo simulator openapi bench load build validate clean
 
 dev: $(VENV)/.installed
 
@@ -66,6 +66,11 @@ e2e: dev
 # The fault suite (tests/faults): scripted Runway and AWS failures through the local pipeline.
 faults: dev
 	$(PY) -m pytest -m faults -n 2 --dist loadgroup
+
+# The bad-input suite (tests/bad_input): API, S3 files and step inputs refused precisely, property tests and
+# the OpenAPI fuzz of the HTTP API (FUZZ_EXAMPLES examples per operation, default 25).
+bad-input: dev
+	$(PY) -m pytest -m bad_input
 
 demo: dev
 	$(PY) -m local.runner --prompt "$(PROMPT)" $(if $(TIME_SCALE),--time-scale "$(TIME_SCALE)") \

@@ -102,7 +102,7 @@ def test_keys_are_scoped_to_the_caller(api):
     ("raw", "status", "expected"),
     [
         ('{"prompt": "a boat",', 400, "not valid JSON"),
-        ('["a", "list"]', 422, "JSON object"),
+        ('["a", "list"]', 400, "JSON object"),
         (json.dumps({**REQUEST, "duration": "5"}), 422, "duration"),
         (json.dumps({**REQUEST, "seed": True}), 422, "seed"),
         (json.dumps({**REQUEST, "model": "gen5"}), 422, "gen5"),
@@ -120,7 +120,7 @@ def test_keys_are_scoped_to_the_caller(api):
         (json.dumps({"prompt": "a\u0000boat"}), 422, "control character"),
         (json.dumps({**REQUEST, "options": {"a": json.loads("[" * 20 + "]" * 20)}}), 422, "nested deeper"),
         ('{"prompt": "x", "options": {"a": ' + "[" * 900 + "]" * 900 + "}}", 422, "nested deeper"),
-        (json.dumps({**REQUEST, "seed": -1}), 422, "greater than or equal to 0"),
+        (json.dumps({**REQUEST, "seed": -1}), 422, "seed must be a whole number from 0 to 4294967295"),
         (json.dumps({**REQUEST, "seed": 2**32}), 422, "4294967295"),
         (json.dumps({**REQUEST, "model": ""}), 422, "model"),
     ],
@@ -201,3 +201,32 @@ def test_s3_inputs_outside_the_stacks_input_prefixes_are_refused_at_once(api, ur
     assert response["statusCode"] == 422
     assert expected in json.dumps(response_json(response))
     assert api.stack.executions() == []
+
+
+REAL_HEADS = {
+    "frame.png": b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR",
+    "frame.jpg": b"\xff\xd8\xff\xe0\0\x10JFIF\0",
+    "frame.webp": b"RIFF\x24\0\0\0WEBPVP8 ",
+    "clip.mp4": b"\0\0\0\x18ftypmp42\0\0\0\0mp42isom",
+    "clip.mov": b"\0\0\0\x14ftypqt  \0\0\0\0qt  ",
+    "clip.webm": b"\x1a\x45\xdf\xa3\x9f\x42\x86\x81\x01",
+    "named-anyhow.bin": b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR",  # the bytes decide, not the name
+}
+
+
+@pytest.mark.parametrize("name", sorted(REAL_HEADS))
+def test_a_real_file_in_the_bucket_is_accepted_for_its_role(api, name):
+    # GIVEN a real image or video (its first bytes) under uploads/
+    key = f"uploads/fixtures/{name}"
+    api.stack.client("s3").put_object(Bucket=api.stack.bucket, Key=key, Body=REAL_HEADS[name] + b"\0" * 256)
+    uri = f"s3://{api.stack.bucket}/{key}"
+    is_video = name.startswith("clip")
+    body = (
+        {"prompt": "make it snow", "model": "aleph2", "video": uri}
+        if is_video
+        else {"prompt": "sail", "model": "gen4_turbo", "ratio": "1280:720", "image": uri}
+    )
+    # WHEN a request names it as an input of that kind
+    response = api("POST", "/generations", body=body)
+    # THEN the job is accepted
+    assert response["statusCode"] == 202, response_json(response)

@@ -30,6 +30,7 @@ EVENT_FILES = sorted(p.name for p in EVENTS_DIR.glob("*.json") if p.name != "env
 JOB = "5d0c3f43-2a1e-4f7b-9a57-3f1c8e2b7a10"
 FIRST_SIMULATED_TASK = "f472b46b-d126-4b7b-8f9c-6b452e6804a0"  # the simulator's task #1 with seed 0
 PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 60
+MP4 = b"\0\0\0\x18ftypmp42\0\0\0\0mp42isom" + b"\0" * 60  # the trigger reads the first bytes, not the name
 
 
 def logical_id_of(file_name: str) -> str:
@@ -200,7 +201,10 @@ def _seed_s3(pipeline: LocalPipeline, event: dict[str, Any], context: Any) -> No
         answer = pipeline.s3.put_object(Bucket=pipeline.bucket, Key=key, Body=body.encode())
     else:
         answer = pipeline.s3.put_object(
-            Bucket=pipeline.bucket, Key=key, Body=PNG, Metadata={"prompt": "waves"}
+            Bucket=pipeline.bucket,
+            Key=key,
+            Body=MP4 if key.endswith(".mp4") else PNG,
+            Metadata={"prompt": "waves"},
         )
     obj["object"]["versionId"] = answer.get("VersionId")
     obj["object"]["eTag"] = answer["ETag"].strip('"')

@@ -65,8 +65,8 @@ def test_submit_handler_rejects_a_malformed_event(stack: Stack, lambda_context: 
     submit = stack.load("submit")
     with pytest.raises(Exception) as caught:
         submit.lambda_handler({"request": REQUEST}, lambda_context)
-    assert type(caught.value).__name__ == "InvalidRequest"  # the name the ASL's Catch matches
-    assert "job_id" in str(caught.value)
+    assert type(caught.value).__name__ == "InvalidStepInput"  # the name the ASL's Catch matches
+    assert "job_id is required" in str(caught.value)
 
 
 def test_submit_handler_invalid_request(stack: Stack, lambda_context: Any) -> None:

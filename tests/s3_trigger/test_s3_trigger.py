@@ -15,6 +15,7 @@ from videogen.core.errors import VideoGenError
 from videogen.intake.s3_inputs import decode_metadata_value
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 32
+MOV = b"\0\0\0\x14ftypqt  \0\0\0\0qt  " + b"\0" * 32  # a QuickTime file's first box
 
 
 class Trigger:
@@ -72,7 +73,7 @@ def test_image_with_metadata_becomes_an_image_to_video_job(trigger):
 
 
 def test_video_defaults_to_aleph2(trigger):
-    result = trigger.put("inputs/clip.mov", b"\0" * 64, prompt="make it snow")
+    result = trigger.put("inputs/clip.mov", MOV, prompt="make it snow")
     (outcome,) = result["outcomes"]
     assert outcome["outcome"] == "started"
     request = trigger.execution_input(outcome["job_id"])["request"]
@@ -81,6 +82,7 @@ def test_video_defaults_to_aleph2(trigger):
 
 
 def test_json_request_is_used_as_is_and_may_point_at_other_objects(trigger):
+    trigger.s3.put_object(Bucket=trigger.stack.bucket, Key="uploads/frame.png", Body=PNG)
     body = {
         "prompt": "drift",
         "model": "gen4.5",
@@ -142,11 +144,11 @@ DEEP = b"[" * 900 + b"]" * 900  # JSON nested 900 deep
     ("key", "body", "metadata", "reason"),
     [
         ("inputs/notes.txt", b"hello", {}, "not a supported input"),
-        ("inputs/bad.json", b"{not json", {}, "not valid UTF-8 JSON"),
+        ("inputs/bad.json", b"{not json", {}, "not valid JSON"),
         ("inputs/list.json", b"[1, 2]", {}, "one JSON object"),
         ("inputs/wrong.json", json.dumps({"prompt": "x", "model": "gen5"}).encode(), {}, "gen5"),
         ("inputs/long.png", PNG, {"duration": "long"}, "x-amz-meta-duration"),
-        ("inputs/bad-model.mp4", b"\0" * 8, {"model": "gen4_aleph"}, "aleph2"),
+        ("inputs/bad-model.mp4", MOV, {"model": "gen4_aleph"}, "aleph2"),
         ("inputs/surrogate.json", b'{"prompt": "a boat \\ud800"}', {}, "lone UTF-16 surrogate"),
         (
             "inputs/deep.json",

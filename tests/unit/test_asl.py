@@ -484,3 +484,22 @@ def test_attribute_name_check_can_fail() -> None:
     assert attribute_names("SET #s = :s, runway_task_id = :t", {"#s": "status"}) - RECORD_FIELDS == {
         "runway_task_id"
     }
+
+
+def test_an_invalid_step_input_is_never_retried_and_ends_on_the_failure_path(asl: dict[str, Any]) -> None:
+    # GIVEN every Lambda step of the machine (its Resource is a function ARN)
+    steps = [
+        (n, s) for n, s in all_states(asl) if s["Type"] == "Task" and s["Resource"].endswith("FunctionArn}")
+    ]
+    assert len(steps) >= 6
+    for name, state in steps:
+        # THEN no Retry matches InvalidStepInput (by name or through a catch-all)
+        for retry in state.get("Retry", []):
+            matched = set(retry["ErrorEquals"]) & {"InvalidStepInput", "States.ALL", "States.TaskFailed"}
+            assert not matched, f"{name!r} retries {matched}"
+        # AND a Catch takes it
+        catch = next(c for c in state["Catch"] if {"InvalidStepInput", "States.ALL"} & set(c["ErrorEquals"]))
+        # AND on the submit side it is named with the other bad inputs, which end the job as failed
+        if name in ("Upload inputs to Runway", "Create the Runway task"):
+            assert "InvalidStepInput" in catch["ErrorEquals"], name
+            assert catch["Next"] == "The job failed", name

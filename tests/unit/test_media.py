@@ -67,3 +67,55 @@ def test_magic_bytes_of_other_content_name_nothing() -> None:
 def test_job_inputs_are_the_images_and_videos_runway_accepts() -> None:
     assert set(media.job_input_extensions("image")) == {"png", "jpg", "jpeg", "webp"}
     assert set(media.job_input_extensions("video")) == {"mp4", "m4v", "mov", "webm"}
+
+
+HEADS = {
+    "png": b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR",
+    "jpg": b"\xff\xd8\xff\xe0\0\x10JFIF\0",
+    "webp": b"RIFF\x24\0\0\0WEBPVP8 ",
+    "mp4": b"\0\0\0\x18ftypmp42\0\0\0\0mp42isom",
+    "mov": b"\0\0\0\x14ftypqt  \0\0\0\0qt  ",
+    "webm": b"\x1a\x45\xdf\xa3\x9f\x42\x86\x81\x01",
+    "mp3": b"ID3\x04\0\0\0\0\0\0",
+    "wav": b"RIFF\x24\0\0\0WAVEfmt ",
+    "m4a": b"\0\0\0\x20ftypM4A \0\0\0\0",
+}
+KIND = {"png": "image", "jpg": "image", "webp": "image", "mp4": "video", "mov": "video", "webm": "video"}
+
+
+@pytest.mark.parametrize("extension", sorted(HEADS))
+@pytest.mark.parametrize("kind", ["image", "video", "audio"])
+def test_the_first_bytes_decide_the_role_a_file_can_take(extension: str, kind: str) -> None:
+    # GIVEN the first bytes of a real file of each type
+    head = HEADS[extension] + b"\0" * 40
+    # WHEN it is checked as an input of each kind
+    problem = media.content_problem(head, kind)
+    # THEN it is accepted exactly for its own kind, and the refusal names what it is
+    if KIND.get(extension, "audio") == kind:
+        assert problem is None
+    else:
+        assert problem == (
+            f"is {'an' if extension[0] in 'aeioum' else 'a'} {extension.upper()} file, not "
+            f"{'a' if kind == 'video' else 'an'} {kind} "
+            f"({', '.join(t.extension.upper() for t in media.input_types(kind))})"
+        )
+
+
+@pytest.mark.parametrize(
+    ("head", "expected"),
+    [
+        (b"", "is empty"),
+        (b'{"prompt": "x"}', "is not an image file (its first bytes match no PNG, JPG, WEBP file)"),
+        (b"PK\x03\x04" + b"\0" * 30, "is not an image file (its first bytes match no PNG, JPG, WEBP file)"),
+    ],
+)
+def test_what_is_no_media_file_is_refused(head: bytes, expected: str) -> None:
+    assert media.content_problem(head, "image") == expected
+
+
+def test_a_declared_type_must_be_the_type_the_bytes_prove() -> None:
+    jpeg = HEADS["jpg"] + b"\0" * 40
+    assert media.content_problem(jpeg, "image", declared="image/jpeg") is None
+    assert media.content_problem(jpeg, "image", declared="image/png") == (
+        "declares image/png but holds a JPG file (image/jpeg)"
+    )

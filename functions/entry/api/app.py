@@ -6,17 +6,21 @@ every /generations route sees only the caller's jobs, unless the caller is one o
 Every rule lives in ``videogen.intake``; this module parses, calls one method and shapes the answer.
 """
 
+import base64
+import binascii
 import functools
 import json
 from typing import Annotated, Any
 
 import boto3
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.event_handler.api_gateway import ResponseBuilder
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path, Query
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyAlreadyInProgressError,
@@ -41,6 +45,7 @@ from videogen.core.errors import (
     RunwayKeyNotConfigured,
     UploadRejected,
     VideoGenError,
+    listed_problems,
 )
 from videogen.core.job import JobStatus
 from videogen.core.request import GenerationRequest
@@ -54,7 +59,7 @@ from videogen.intake.api_models import (
     RecoveryAnswer,
     UploadRequest,
     UploadTicket,
-    describe_invalid_input,
+    describe_invalid_inputs,
 )
 from videogen.intake.api_service import GenerationService, idempotency_config, make_idempotent_create
 from videogen.intake.availability import transient_aws_failure
@@ -63,6 +68,7 @@ from videogen.intake.cancellation import CancelFunction, JobCanceller
 from videogen.intake.job_intake import JobIntake
 from videogen.intake.job_views import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, JobLister, JobViews
 from videogen.intake.recovery import JobRecovery, RecoverFunction
+from videogen.intake.request_body import refuse_body
 from videogen.observability import logger, metrics, route_domain_logs, tracer
 from videogen.storage.job_store import JobStore
 from videogen.storage.secrets import runway_api_key
@@ -150,9 +156,11 @@ def _caller() -> Caller:
     "the same key and body from the same caller give the same job; another caller's key never does.",
     responses={
         202: {"description": "Accepted", "content": {"application/json": {"model": Accepted}}},
-        400: _problem_doc("Malformed JSON"),
+        400: _problem_doc("The body is not JSON, or not a JSON object"),
         403: _problem_doc(NO_IDENTITY),
         409: _problem_doc("Idempotency-Key reused with another body, or still in progress"),
+        413: _problem_doc("The body is larger than 6 MB less 64 KB (send large files with POST /uploads)"),
+        415: _problem_doc("The body is not sent as Content-Type: application/json"),
         422: _problem_doc("Invalid request: every problem is listed"),
     },
     tags=["generations"],
@@ -273,6 +281,9 @@ def list_models() -> dict[str, Any]:
     description="PUT the file to upload_url with the given headers, then use s3_uri in a generation request.",
     responses={
         201: {"description": "Upload ticket", "content": {"application/json": {"model": UploadTicket}}},
+        400: _problem_doc("The body is not JSON, or not a JSON object"),
+        413: _problem_doc("The body is larger than 6 MB less 64 KB"),
+        415: _problem_doc("The body is not sent as Content-Type: application/json"),
         422: _problem_doc("File type or size refused"),
     },
     tags=["uploads"],
@@ -303,7 +314,7 @@ def _invalid_input(exc: RequestValidationError) -> Response[dict[str, Any]]:
         detail = next(e for e in errors if e.get("type") == "json_invalid")
         reason = (detail.get("ctx") or {}).get("error", "JSON decode error")
         return _problem(400, "MalformedJson", f"the body is not valid JSON: {reason}")
-    problems = [describe_invalid_input(e) for e in errors]
+    problems = listed_problems(describe_invalid_inputs(errors))
     return _problem(422, "InvalidRequest", "; ".join(problems), problems)
 
 
@@ -368,6 +379,25 @@ def _no_route(exc: Exception) -> Response[dict[str, Any]]:
 # --- Entry point --------------------------------------------------------------------------------------------
 
 
+def _refused_body(event: dict[str, Any]) -> dict[str, Any] | None:
+    """The 400/413/415 answer for a body no route can read (checked before the routes parse it)."""
+    proxy = APIGatewayProxyEvent(event)
+    body = proxy.body or ""
+    try:
+        raw = (
+            base64.b64decode(body, validate=True)
+            if proxy.is_base64_encoded
+            else body.encode("utf-8", "surrogatepass")
+        )
+    except binascii.Error:
+        raw = b"\xff"  # not base64: answered as a body that is not UTF-8
+    refusal = refuse_body(raw, proxy.headers.get("content-type"))
+    if refusal is None:
+        return None
+    response = _problem(refusal.status, refusal.code, refusal.message)
+    return ResponseBuilder[APIGatewayProxyEvent](response, serializer=app._serializer).build(proxy)
+
+
 # Never the event, whatever POWERTOOLS_LOGGER_LOG_EVENT says: it holds the body (prompt, data: files) and the
 # caller's headers (x-api-key).
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, log_event=False)
@@ -375,4 +405,4 @@ def _no_route(exc: Exception) -> Response[dict[str, Any]]:
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     _idempotency.register_lambda_context(context)
-    return app.resolve(event, context)
+    return _refused_body(event) or app.resolve(event, context)

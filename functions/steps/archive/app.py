@@ -4,7 +4,6 @@ from typing import Any
 
 import boto3
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -14,6 +13,7 @@ from videogen.pipeline.archive import archive_task
 from videogen.pipeline.output_stream import OutputArchiver, make_http_client
 from videogen.pipeline.task_state import TaskState
 from videogen.runway.client import RunwayClients
+from videogen.step_input import parse_step_input
 
 
 class ArchiveEvent(BaseModel):
@@ -37,7 +37,7 @@ ARCHIVER = OutputArchiver(
 
 @step_handler(capture_response=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    parsed = parse(event=event, model=ArchiveEvent)
+    parsed = parse_step_input(event, ArchiveEvent)
     bind_job(parsed.job_id, task_id=parsed.task.task_id)
     result = archive_task(
         parsed.job_id, parsed.request, parsed.task, runway=RUNWAY, archiver=ARCHIVER, settings=SETTINGS

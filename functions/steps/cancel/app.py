@@ -6,7 +6,6 @@ Owns Runway cancels: the state machine calls it on a deadline or an unknown stat
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -14,6 +13,7 @@ from videogen.core.settings import Settings
 from videogen.observability import bind_job, metrics, route_domain_logs, step_handler
 from videogen.pipeline.cancel import cancel_task
 from videogen.runway.client import RunwayClients
+from videogen.step_input import parse_step_input
 
 
 class CancelEvent(BaseModel):
@@ -35,7 +35,7 @@ RUNWAY = RunwayClients(SETTINGS)
 
 @step_handler()
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    parsed = parse(event=event, model=CancelEvent)
+    parsed = parse_step_input(event, CancelEvent)
     bind_job(parsed.job_id, task_id=parsed.task_id())
     result = cancel_task(parsed.job_id, parsed.task_id(), runway=RUNWAY, error=parsed.error)
     metrics.add_metric(name="TasksCancelled", unit=MetricUnit.Count, value=1 if result["cancelled"] else 0)

@@ -8,7 +8,6 @@ from typing import Any
 
 import boto3
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -16,6 +15,7 @@ from videogen.core.job import JobStatus
 from videogen.core.settings import Settings
 from videogen.observability import bind_job, metrics, route_domain_logs, step_handler
 from videogen.pipeline.lifecycle import Ending, Lifecycle
+from videogen.step_input import parse_step_input
 from videogen.storage.job_store import JobStore
 
 
@@ -57,7 +57,7 @@ LIFECYCLE = Lifecycle(
 
 @step_handler()
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    parsed = parse(event=event, model=FinishEvent)
+    parsed = parse_step_input(event, FinishEvent)
     bind_job(parsed.job_id, status=parsed.outcome.status.value)
     result = LIFECYCLE.finish(parsed.job_id, parsed.ending(), request=parsed.request)
     if result.recorded:

@@ -6,13 +6,13 @@ from typing import Any
 
 import boto3
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, Field
 
 from videogen.core.settings import Settings
 from videogen.observability import bind_job, metrics, route_domain_logs, step_handler
 from videogen.pipeline.lost_create import flag_lost_create
+from videogen.step_input import parse_step_input
 from videogen.storage.job_store import STEP_CLIENT_CONFIG, JobStore
 
 
@@ -30,7 +30,7 @@ JOBS = JobStore(boto3.resource("dynamodb", config=STEP_CLIENT_CONFIG).Table(SETT
 
 @step_handler()
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    parsed = parse(event=event, model=LostCreateEvent)
+    parsed = parse_step_input(event, LostCreateEvent)
     bind_job(parsed.job_id)
     outcome = flag_lost_create(parsed.job_id, parsed.error, jobs=JOBS)
     if outcome["flagged"]:

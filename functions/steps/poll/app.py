@@ -3,7 +3,6 @@
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -12,6 +11,7 @@ from videogen.observability import bind_job, metrics, route_domain_logs, step_ha
 from videogen.pipeline.check import check_task
 from videogen.pipeline.task_state import TaskState
 from videogen.runway.client import RunwayClients
+from videogen.step_input import parse_step_input
 
 
 class PollEvent(BaseModel):
@@ -28,7 +28,7 @@ RUNWAY = RunwayClients(SETTINGS)
 
 @step_handler()
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    parsed = parse(event=event, model=PollEvent)
+    parsed = parse_step_input(event, PollEvent)
     bind_job(parsed.job_id, task_id=parsed.task.task_id)
     state = check_task(parsed.job_id, parsed.task, runway=RUNWAY, settings=SETTINGS)
     metrics.add_metric(name="TaskPolls", unit=MetricUnit.Count, value=1)

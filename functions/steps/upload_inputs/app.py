@@ -6,18 +6,16 @@ videogen.pipeline.upload_inputs."""
 from typing import Any
 
 import boto3
-import pydantic
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, Field
 
-from videogen.core.errors import InvalidRequest
 from videogen.core.request import GenerationRequest
 from videogen.core.settings import Settings
 from videogen.observability import bind_job, metrics, route_domain_logs, step_handler
 from videogen.pipeline.upload_inputs import upload_inputs
 from videogen.runway.client import RunwayClients
+from videogen.step_input import parse_step_input
 from videogen.storage.job_store import STEP_CLIENT_CONFIG, JobStore
 
 
@@ -39,10 +37,7 @@ RUNWAY = RunwayClients(SETTINGS)
 
 @step_handler()
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    try:
-        parsed = parse(event=event, model=UploadEvent)
-    except pydantic.ValidationError as exc:
-        raise InvalidRequest([f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()]) from exc
+    parsed = parse_step_input(event, UploadEvent)
     bind_job(parsed.job_id, source=parsed.source)
     request = GenerationRequest.parse(parsed.request)  # StartExecution is a public entry too
     result = upload_inputs(

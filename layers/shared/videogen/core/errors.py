@@ -55,11 +55,25 @@ def readable_cause(cause: object) -> str:
 # --- Bad input: never retried, never reaches Runway -------------------------------------------------------
 
 
+#: At most this many problems are listed (the last line then counts the rest), so a request with thousands
+#: of wrong fields still gets an answer that fits a Lambda response and a job record.
+MAX_LISTED_PROBLEMS = 50
+
+
+def listed_problems(errors: list[str]) -> list[str]:
+    """``errors``, the ones past :data:`MAX_LISTED_PROBLEMS` counted on a last line instead."""
+    if len(errors) <= MAX_LISTED_PROBLEMS:
+        return list(errors)
+    shown = errors[: MAX_LISTED_PROBLEMS - 1]
+    return [*shown, f"... and {len(errors) - len(shown)} more problems"]
+
+
 class InvalidRequest(VideoGenError):
-    """The generation request does not satisfy the model catalog. ``errors`` lists every problem."""
+    """The generation request does not satisfy the model catalog. ``errors`` lists every problem (at most
+    MAX_LISTED_PROBLEMS of them)."""
 
     def __init__(self, errors: list[str]) -> None:
-        self.errors = list(errors)
+        self.errors = listed_problems(list(errors))
         super().__init__("; ".join(self.errors) or "invalid request", details={"errors": self.errors})
 
 
@@ -268,3 +282,12 @@ class RunwayKeyNotConfigured(VideoGenError):
     """The Runway API key secret has no value, an empty or placeholder one, or cannot be read: no job is
     accepted until an operator puts the key in (API 503 with Retry-After; the S3 trigger raises, so the
     object's event is retried and lands in the dead-letter queue, to be redriven once the key is there)."""
+
+
+# --- Step inputs ------------------------------------------------------------------------------------------
+
+
+class InvalidStepInput(VideoGenError):
+    """A state-machine step was invoked with an input it cannot read (a state passing the wrong shape, or a
+    hand-made event): the message lists each offending field. Never retried: the same input fails the same
+    way."""

@@ -28,9 +28,21 @@ class MediaType:
     other_mimes: tuple[str, ...] = ()
     magic: tuple[tuple[int, bytes], ...] = ()  # (offset, bytes) that must all match
     job_input: bool = True  # a file of this type dropped under inputs/ starts a job
+    other_magic: tuple[tuple[tuple[int, bytes], ...], ...] = ()  # further signatures, any one will do
 
     def matches(self, head: bytes) -> bool:
-        return bool(self.magic) and all(head[o : o + len(b)] == b for o, b in self.magic)
+        return self.match_length(head) > 0
+
+    def match_length(self, head: bytes) -> int:
+        """How many signature bytes of ``head`` prove this type (0: none): the longest signature wins."""
+        return max(
+            (
+                sum(len(b) for _, b in signature)
+                for signature in (self.magic, *self.other_magic)
+                if signature and all(head[o : o + len(b)] == b for o, b in signature)
+            ),
+            default=0,
+        )
 
 
 MEDIA_TYPES: tuple[MediaType, ...] = (
@@ -38,9 +50,23 @@ MEDIA_TYPES: tuple[MediaType, ...] = (
     MediaType("jpg", "image/jpeg", "image", other_extensions=("jpeg",), magic=((0, b"\xff\xd8\xff"),)),
     MediaType("webp", "image/webp", "image", magic=((0, b"RIFF"), (8, b"WEBP"))),
     MediaType("mp4", "video/mp4", "video", other_extensions=("m4v",), magic=((4, b"ftyp"),)),
-    MediaType("mov", "video/quicktime", "video", magic=((4, b"ftypqt"),)),
+    MediaType(
+        "mov",
+        "video/quicktime",
+        "video",
+        magic=((4, b"ftypqt"),),
+        other_magic=(((4, b"moov"),), ((4, b"wide"),), ((4, b"mdat"),)),
+    ),
     MediaType("webm", "video/webm", "video", magic=((0, b"\x1a\x45\xdf\xa3"),)),
-    MediaType("mp3", "audio/mpeg", "audio", magic=((0, b"ID3"),), job_input=False),
+    MediaType(
+        "mp3",
+        "audio/mpeg",
+        "audio",
+        other_mimes=("audio/mp3",),
+        magic=((0, b"ID3"),),
+        other_magic=(((0, b"\xff\xfb"),), ((0, b"\xff\xf3"),), ((0, b"\xff\xf2"),)),
+        job_input=False,
+    ),
     MediaType(
         "wav",
         "audio/wav",
@@ -49,7 +75,14 @@ MEDIA_TYPES: tuple[MediaType, ...] = (
         magic=((0, b"RIFF"), (8, b"WAVE")),
         job_input=False,
     ),
-    MediaType("m4a", "audio/mp4", "audio", other_mimes=("audio/x-m4a",), job_input=False),
+    MediaType(
+        "m4a",
+        "audio/mp4",
+        "audio",
+        other_mimes=("audio/x-m4a",),
+        magic=((4, b"ftypM4A"),),
+        job_input=False,
+    ),
     MediaType(
         "zip",
         "application/zip",
@@ -90,7 +123,40 @@ def by_mime(mime: str | None) -> MediaType | None:
 def sniff(head: bytes) -> MediaType | None:
     """The media type the first bytes of a file prove, or None (``mov`` before ``mp4``: both are ``ftyp``)."""
     matched = [t for t in MEDIA_TYPES if t.matches(head)]
-    return max(matched, key=lambda t: sum(len(b) for _, b in t.magic), default=None)
+    return max(matched, key=lambda t: t.match_length(head), default=None)
+
+
+#: How many leading bytes :func:`sniff` needs (the longest signature ends before this).
+SNIFF_BYTES = 64
+
+
+def input_types(kind: str) -> tuple[MediaType, ...]:
+    """The file types accepted as a Runway input of ``kind`` (image, video or audio)."""
+    return tuple(t for t in MEDIA_TYPES if t.kind == kind and (t.job_input or kind == "audio"))
+
+
+def content_problem(head: bytes, kind: str, *, declared: str | None = None) -> str | None:
+    """Why a file starting with ``head`` cannot be a Runway ``kind`` input, as a predicate ("is empty");
+    None when it can. The first bytes decide, never the name; ``declared`` (a data: URI's MIME type) must
+    name the type they prove."""
+    accepted = input_types(kind)
+    names = ", ".join(t.extension.upper() for t in accepted)
+    if not head:
+        return "is empty"
+    found = sniff(head)
+    if found is None or found.kind not in ("image", "video", "audio"):
+        return f"is not {_article(kind)} {kind} file (its first bytes match no {names} file)"
+    holds = f"{_article(found.extension)} {found.extension.upper()} file"
+    if found not in accepted:
+        return f"is {holds}, not {_article(kind)} {kind} ({names})"
+    if declared is not None and by_mime(declared) is not found:
+        return f"declares {declared} but holds {holds} ({found.mime})"
+    return None
+
+
+def _article(word: str) -> str:
+    """The article of a kind ("an image") or of a spelled-out extension ("an MP4", "a PNG")."""
+    return "an" if word[:1] in "aeiouAEIOUmM" else "a"
 
 
 def content_type_for(name: str, declared: str | None = None) -> str:

@@ -7,11 +7,12 @@ validates its execution input with it (StartExecution is a public entry too), an
 
 from __future__ import annotations
 
+import reprlib
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal, get_args
 
 import pydantic
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, model_validator
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, StrictInt, field_validator, model_validator
 
 from videogen.core.errors import InvalidRequest
 
@@ -43,6 +44,19 @@ def hostile_text_problem(value: Any) -> str | None:
     return None
 
 
+REQUEST_EXAMPLES: list[JsonValue] = [
+    {"prompt": "A paper boat drifting down a rain-soaked street at dusk", "model": "gen4.5", "duration": 5},
+    {
+        "model": "gen4_turbo",
+        "image": "https://example.com/frame.png",
+        "prompt": "the boat drifts away",
+        "ratio": "1280:720",
+        "duration": 5,
+        "seed": 42,
+    },
+    {"model": "aleph2", "video": "https://example.com/clip.mp4", "prompt": "make it snow"},
+]
+
 Endpoint = Literal["text_to_video", "image_to_video", "video_to_video", "character_performance"]
 ENDPOINTS: tuple[str, ...] = get_args(Endpoint)
 
@@ -50,7 +64,11 @@ ENDPOINTS: tuple[str, ...] = get_args(Endpoint)
 class GenerationRequest(BaseModel):
     """What a user asks for, in snake_case. Only ``prompt`` and/or an input are needed; the rest defaults."""
 
-    model_config = ConfigDict(extra="forbid", protected_namespaces=())
+    model_config = ConfigDict(
+        extra="forbid",
+        protected_namespaces=(),
+        json_schema_extra={"examples": REQUEST_EXAMPLES},  # documented, and what API fuzzers start from
+    )
 
     model: Annotated[str, Field(min_length=1, max_length=64)] | None = None  # None -> the default model
     task: Endpoint | None = None  # None -> inferred from the inputs
@@ -70,15 +88,24 @@ class GenerationRequest(BaseModel):
 
     @model_validator(mode="before")
     @classmethod
+    def _refuse_hostile_names(cls, value: Any) -> Any:
+        """Refuse field names that no later step could store or echo (lone surrogates, control characters)."""
+        if isinstance(value, Mapping):
+            for name in value:
+                problem = hostile_text_problem(name) if isinstance(name, str) else None
+                if problem:
+                    raise ValueError(f"a field name {problem.removeprefix('text ')}")
+        return value
+
+    @field_validator("*", mode="before")
+    @classmethod
     def _refuse_hostile_text(cls, value: Any) -> Any:
         """Refuse what JSON can carry but no later step can store or send: text with lone surrogates or
-        control characters, and ``options`` nested deeper than MAX_DEPTH (checked without recursion)."""
-        if not isinstance(value, Mapping):
-            return value
-        for name, field_value in value.items():
-            problem = hostile_text_problem(field_value)
-            if problem:
-                raise ValueError(f"{name}: {problem}")
+        control characters, and values nested deeper than MAX_DEPTH (checked without recursion). Each
+        offending field is its own error, so every one is listed."""
+        problem = hostile_text_problem(value)
+        if problem:
+            raise ValueError(problem)
         return value
 
     def plain(self) -> dict[str, Any]:
@@ -98,7 +125,7 @@ class GenerationRequest(BaseModel):
             raise InvalidRequest(readable_errors(exc)) from None
 
 
-_FIELD_HINTS = {
+FIELD_HINTS = {
     "duration": "duration must be a whole number of seconds or auto",
     "seed": f"seed must be a whole number from 0 to {MAX_SEED}",
     "task": "task must be one of " + ", ".join(ENDPOINTS) + " (or left out to infer it from the inputs)",
@@ -113,13 +140,25 @@ def readable_errors(exc: pydantic.ValidationError) -> list[str]:
     accepted = ", ".join(GenerationRequest.model_fields)
     for error in exc.errors():
         loc = error["loc"]
-        name = str(loc[0]) if loc else "request"
-        if error["type"] == "value_error" and not loc:  # the model's own check names the field itself
-            sentences.setdefault(str(error["msg"]), str(error["msg"]).removeprefix("Value error, "))
+        name = short_name(str(loc[0])) if loc else "request"
+        if error["type"] == "value_error":  # the request's own checks: the reason without pydantic's prefix
+            reason = str(error["msg"]).removeprefix("Value error, ")
+            sentences.setdefault(name, f"{name}: {reason}" if loc else reason)
         elif error["type"] == "extra_forbidden":
             sentences.setdefault(name, f"unknown field {name}; accepted fields: {accepted}")
-        elif name in _FIELD_HINTS:
-            sentences.setdefault(name, f"{_FIELD_HINTS[name]}, not {error['input']!r}")
+        elif name in FIELD_HINTS:
+            sentences.setdefault(name, f"{FIELD_HINTS[name]}, not {short_repr(error['input'])}")
         else:
-            sentences.setdefault(name, f"{name}: {error['msg'].lower()} (got {error['input']!r})")
+            sentences.setdefault(name, f"{name}: {error['msg'].lower()} (got {short_repr(error['input'])})")
     return list(sentences.values())
+
+
+def short_name(name: str, limit: int = 64) -> str:
+    """A field name as an error message shows it: cut to ``limit`` characters."""
+    return name if len(name) <= limit else name[: limit - 3] + "..."
+
+
+def short_repr(value: Any, limit: int = 80) -> str:
+    """``repr(value)`` cut to ``limit`` characters (an error message never echoes a whole input)."""
+    text = reprlib.repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."

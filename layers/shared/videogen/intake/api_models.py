@@ -3,12 +3,13 @@ validated by, and documented in the OpenAPI document from, the same model."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from videogen.core.job import JobStatus
+from videogen.core.request import FIELD_HINTS, short_name, short_repr
 
 
 class Credits(BaseModel):
@@ -119,15 +120,34 @@ class Problem(BaseModel):
     errors: list[str] = []
 
 
+def describe_invalid_inputs(errors: Iterable[Mapping[str, Any]]) -> list[str]:
+    """One sentence per offending parameter or body field (a union's branches are one field, one sentence;
+    the generation request's fields keep the hints the S3 trigger gives too)."""
+    sentences: dict[tuple[str, ...], str] = {}
+    for error in errors:
+        loc = tuple(str(p) for p in error.get("loc", ()))
+        name = loc[1] if len(loc) > 1 and loc[0] == "body" else None
+        if name in FIELD_HINTS and error.get("type") not in ("extra_forbidden", "value_error", "missing"):
+            sentence = f"{FIELD_HINTS[name]}, not {short_repr(error.get('input'))}"
+        else:
+            sentence = describe_invalid_input(error)
+        sentences.setdefault(loc[:2], sentence)
+    return list(sentences.values())
+
+
 def describe_invalid_input(error: Mapping[str, Any]) -> str:
-    """One sentence for one request-validation error of the Event Handler (pydantic's error dict)."""
-    loc = [str(p) for p in error.get("loc", ())]
+    """``<field>: <reason>`` for one request-validation error of the Event Handler (pydantic's error dict)."""
+    loc = [short_name(str(p)) for p in error.get("loc", ())]
     where_kind = loc[0] if loc else "body"
     where = ".".join(loc[1:]) or where_kind
+    message = str(error.get("msg", "invalid"))
     if error.get("type") == "extra_forbidden":
         return f"unknown field {where}"
     if error.get("type") == "missing":
         return f"{where} is required"
     if where_kind == "body" and error.get("type") == "model_attributes_type":
         return "the body must be a JSON object"
-    return f"{where}: {str(error.get('msg', 'invalid')).lower()}"
+    if error.get("type") == "value_error":  # the model's own checks: its reason, without pydantic's prefix
+        reason = message.removeprefix("Value error, ")
+        return reason if where == where_kind else f"{where}: {reason}"
+    return f"{where}: {message.lower()}"

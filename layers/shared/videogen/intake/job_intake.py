@@ -20,7 +20,6 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from videogen.catalog.translate import PreparedRequest, prepare
-from videogen.core import media
 from videogen.core.clock import SYSTEM_CLOCK, Clock, format_time
 from videogen.core.errors import IdempotencyConflict, InvalidRequest, PipelineUnavailable
 from videogen.core.job import JobStatus
@@ -30,6 +29,13 @@ from videogen.core.settings import Settings
 from videogen.egress.policy import webhook_policy
 from videogen.intake.availability import require_runway_key, unavailable_is_retry_later
 from videogen.intake.data_uris import move_data_uris
+from videogen.intake.input_content import (
+    S3InputChecker,
+    content_problems,
+    field_of,
+    media_inputs,
+    request_media,
+)
 from videogen.intake.job_ids import canonical_json, new_job_id, request_fingerprint
 from videogen.notifications.url_safety import InvalidWebhookUrl, check_webhook_url
 from videogen.storage.aws_errors import error_code
@@ -85,32 +91,50 @@ class JobIntake:
     def validate(
         self, request: GenerationRequest | Mapping[str, Any], *, bucket: str | None = None
     ) -> tuple[GenerationRequest, PreparedRequest]:
-        """The parsed request and its prepared Runway body; InvalidRequest lists every problem."""
+        """The parsed request and its prepared Runway body; InvalidRequest lists every problem: the catalog's,
+        where its inputs are, what they hold (``videogen.intake.input_content``) and the webhook URL's."""
         parsed = GenerationRequest.parse(request)
-        prepared = prepare(parsed, default_model=self.settings.default_model)
-        self._check_s3_inputs(parsed, bucket or self.settings.output_bucket)
+        bucket = bucket or self.settings.output_bucket
+        problems: list[str] = []
+        prepared: PreparedRequest | None = None
+        try:
+            prepared = prepare(parsed, default_model=self.settings.default_model)
+        except InvalidRequest as exc:
+            problems.extend(exc.errors)
+        inputs = request_media(parsed) if prepared is None else media_inputs(prepared.endpoint, prepared.body)
+        misplaced = self._s3_input_problems(parsed, inputs, bucket)
+        problems.extend(misplaced)
+        if not misplaced:
+            checker = S3InputChecker(self._s3, max_bytes=self.settings.max_upload_bytes)
+            problems.extend(content_problems(parsed, inputs, s3_inputs=checker))
         if parsed.webhook_url is not None:
             try:
                 check_webhook_url(parsed.webhook_url, webhook_policy(self.settings), resolve=False)
             except InvalidWebhookUrl as exc:
-                raise InvalidRequest([f"webhook_url: {exc.message}"]) from None
+                problems.append(f"webhook_url: {exc.message}")
+        if problems or prepared is None:
+            raise InvalidRequest(list(dict.fromkeys(problems)))
         return parsed, prepared
 
-    def _check_s3_inputs(self, parsed: GenerationRequest, bucket: str) -> None:
-        """``s3://`` inputs must be objects of this stack's bucket under its input or upload prefix."""
+    def _s3_input_problems(
+        self, parsed: GenerationRequest, inputs: list[tuple[str, str]], bucket: str
+    ) -> list[str]:
+        """``s3://`` inputs (``options`` included) must be objects of this stack's bucket under its input or
+        upload prefix."""
         prefixes = (self.settings.input_prefix, self.settings.upload_prefix)
+        uris = [(field_of(parsed, uri), uri) for uri, _ in inputs]
         problems = []
-        for name in media.REQUEST_MEDIA_FIELDS:
-            uri = getattr(parsed, name)
+        for name, uri in uris:
             if not isinstance(uri, str) or uri[:5].lower() != "s3://":
                 continue
             named_bucket, _, key = uri[5:].partition("/")
+            if not key:
+                continue  # the catalog says an s3:// URI must name an object
             if named_bucket != bucket:
                 problems.append(f"{name}: {uri} is not in this stack's bucket {bucket}")
             elif ".." in key.split("/") or not key.startswith(prefixes):
                 problems.append(f"{name}: {uri} must be an object under {' or '.join(prefixes)} of {bucket}")
-        if problems:
-            raise InvalidRequest(problems)
+        return problems
 
     @unavailable_is_retry_later
     def create(

@@ -12,6 +12,11 @@ object              job
 anything else       a REJECTED job record saying why
 ==================  ==========================================================================================
 
+A media file's first bytes must prove the kind its extension promises (one ranged GET): a JSON object
+named ``.png``, an image named ``.mp4``, an empty or oversized file is REJECTED with what it holds
+(``videogen.intake.input_content``). A request file that is empty, not UTF-8, not JSON, nested too deeply to
+read or not one JSON object is REJECTED with that reason.
+
 Media metadata (all optional): ``x-amz-meta-prompt`` (non-ASCII text RFC 2047-encoded, as S3 returns it),
 ``x-amz-meta-model``, ``x-amz-meta-ratio`` (e.g. ``1280:720``; default: the model's own),
 ``x-amz-meta-duration``
@@ -37,8 +42,10 @@ from videogen.core import media
 from videogen.core.errors import IdempotencyConflict, InvalidRequest, StorageRefused, UnsupportedFile
 from videogen.core.settings import Settings
 from videogen.intake.callers import bucket_owner
+from videogen.intake.input_content import S3InputChecker
 from videogen.intake.job_ids import derived_job_id
 from videogen.intake.job_intake import IntakeContext, JobIntake
+from videogen.intake.request_body import json_kind
 from videogen.storage.aws_errors import FORBIDDEN_CODES, NOT_FOUND_CODES, error_code
 
 IMAGE_EXTENSIONS = frozenset("." + ext for ext in media.job_input_extensions("image"))
@@ -167,6 +174,12 @@ class S3Intake:
         if ext in IMAGE_EXTENSIONS or ext in VIDEO_EXTENSIONS:
             head = self._call("head_object", obj)
             kind = "image" if ext in IMAGE_EXTENSIONS else "video"
+            checker = S3InputChecker(self._s3, max_bytes=self._settings.max_upload_bytes)
+            problem = checker.problem(
+                obj.bucket, obj.key, kind, version_id=obj.version_id, size=int(head.get("ContentLength", 0))
+            )
+            if problem:
+                raise UnsupportedFile(f"{posixpath.basename(obj.key)!r} {problem}")
             return request_from_metadata(kind, obj.uri, dict(head.get("Metadata") or {}), self._settings)
         accepted = ", ".join(sorted(IMAGE_EXTENSIONS | VIDEO_EXTENSIONS | REQUEST_EXTENSIONS))
         raise UnsupportedFile(
@@ -182,13 +195,28 @@ class S3Intake:
                 "(reference large "
                 "inputs as s3:// objects instead of embedding them)"
             )
-        body = self._call("get_object", obj)["Body"].read()
+        if size == 0:
+            raise UnsupportedFile(
+                "the request file is empty; it must hold one JSON object (a generation request)"
+            )
+        body = self._call("get_object", obj)["Body"].read(MAX_REQUEST_OBJECT_BYTES + 1)
         try:
-            data = json.loads(body.decode("utf-8-sig"))
-        except (UnicodeDecodeError, ValueError) as exc:
-            raise UnsupportedFile(f"the request file is not valid UTF-8 JSON: {exc}") from None
+            text = body.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise UnsupportedFile(
+                f"the request file is not UTF-8 text (byte {exc.start} is not UTF-8); it must hold JSON"
+            ) from None
+        try:
+            data = json.loads(text)
+        except RecursionError:
+            raise UnsupportedFile("the request file's JSON is nested too deeply to read") from None
+        except ValueError as exc:
+            raise UnsupportedFile(f"the request file is not valid JSON: {exc}") from None
         if not isinstance(data, dict):
-            raise UnsupportedFile("the request file must hold one JSON object (a generation request)")
+            raise UnsupportedFile(
+                f"the request file holds a JSON {json_kind(data)}; it must hold one JSON object "
+                "(a generation request)"
+            )
         return data
 
     def _call(self, operation: str, obj: S3ObjectRef) -> dict[str, Any]:
