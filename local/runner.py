@@ -38,6 +38,8 @@ from local.timescale import ScaledClock
 
 RUNWAY_DEFAULT_URL = "https://api.dev.runwayml.com"
 SIMULATOR_API_KEY = "local-simulator-key"
+#: The IAM principal the runner's API requests carry: the owner of the jobs it starts through the API.
+LOCAL_CALLER = f"arn:aws:iam::{ACCOUNT_ID}:user/local-runner"
 DEMO_TIME_SCALE = 0.1
 FINAL_EXECUTION_STATUSES = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
 INPUT_FIELDS = ("image", "last_image", "video", "character", "reference")
@@ -257,7 +259,7 @@ class LocalPipeline:
                 "httpMethod": "POST",
                 "path": path,
                 "identity": {
-                    "userArn": f"arn:aws:iam::{ACCOUNT_ID}:user/local-runner",
+                    "userArn": LOCAL_CALLER,
                     "sourceIp": "127.0.0.1",
                 },
             },

@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from local.runner import LocalPipeline
+from local.runner import LOCAL_CALLER, LocalPipeline
 from tests.support.entry_points import api_event
 
 WAIT_SECONDS = 30.0
@@ -24,8 +24,9 @@ def api(
     headers: Mapping[str, str] | None = None,
 ) -> tuple[int, Any]:
     """Invoke the API function through Lambda's Invoke, as API Gateway does: ``(status, JSON body)``; a
-    function error is answered 502, as API Gateway answers it."""
-    event = api_event(method, path, body=body, headers=headers)
+    function error is answered 502, as API Gateway answers it. The caller is the runner's, so the jobs it
+    started are the caller's own."""
+    event = api_event(method, path, body=body, headers=headers, user_arn=LOCAL_CALLER)
     answer = pipeline.session.client("lambda", region_name=pipeline.region).invoke(
         FunctionName=pipeline.function(pipeline.stack_.api_function or "").spec.name,
         Payload=json.dumps(event),

@@ -125,6 +125,17 @@ NO_IDENTITY = "No verified caller identity (IAM principal or API key id) in the 
 NOT_YOURS = "No such job, or another caller's (both answered alike)"
 
 
+def _unavailable_doc(description: str) -> OpenAPIResponse:
+    """A 503: try again after the ``Retry-After`` header's seconds."""
+    return {
+        **_problem_doc(description),
+        "headers": {"Retry-After": {"description": "Seconds to wait", "schema": {"type": "integer"}}},
+    }
+
+
+UNAVAILABLE = "An AWS service the pipeline needs is unavailable for now; nothing was changed"
+
+
 def _problem(
     status: int,
     code: str,
@@ -158,6 +169,7 @@ def _caller() -> Caller:
         202: {"description": "Accepted", "content": {"application/json": {"model": Accepted}}},
         400: _problem_doc("The body is not JSON, or not a JSON object"),
         403: _problem_doc(NO_IDENTITY),
+        503: _unavailable_doc(UNAVAILABLE + ", or the Runway API key is not configured"),
         409: _problem_doc("Idempotency-Key reused with another body, or still in progress"),
         413: _problem_doc("The body is larger than 6 MB less 64 KB (send large files with POST /uploads)"),
         415: _problem_doc("The body is not sent as Content-Type: application/json"),
@@ -186,6 +198,7 @@ def create_generation(
     responses={
         200: {"description": "The job", "content": {"application/json": {"model": JobView}}},
         403: _problem_doc(NO_IDENTITY),
+        503: _unavailable_doc(UNAVAILABLE),
         404: _problem_doc(NOT_YOURS),
         422: _problem_doc("Invalid job id"),
     },
@@ -206,6 +219,7 @@ def get_generation(job_id: Annotated[str, Path(min_length=1, max_length=80)]) ->
         200: {"description": "A page of jobs", "content": {"application/json": {"model": JobPage}}},
         400: _problem_doc("Invalid next token"),
         403: _problem_doc(NO_IDENTITY),
+        503: _unavailable_doc(UNAVAILABLE),
         422: _problem_doc("Invalid status or limit"),
     },
     tags=["generations"],
@@ -230,6 +244,7 @@ def list_generations(
     responses={
         202: {"description": "Cancelling", "content": {"application/json": {"model": CancelAnswer}}},
         403: _problem_doc(NO_IDENTITY),
+        503: _unavailable_doc(UNAVAILABLE),
         404: _problem_doc(NOT_YOURS),
         409: _problem_doc("The job is already finished"),
         422: _problem_doc("Invalid job id"),
@@ -252,6 +267,7 @@ def cancel_generation(job_id: Annotated[str, Path(min_length=1, max_length=80)])
     responses={
         202: {"description": "Recovering", "content": {"application/json": {"model": RecoveryAnswer}}},
         403: _problem_doc(NO_IDENTITY),
+        503: _unavailable_doc(UNAVAILABLE),
         404: _problem_doc(NOT_YOURS),
         409: _problem_doc("The job cannot be recovered"),
         422: _problem_doc("Invalid job id"),
