@@ -70,6 +70,21 @@ def test_s3_object_is_uploaded_with_its_name_type_and_bytes(
     assert upload.content_type == "image/png"
 
 
+def test_an_upload_is_named_and_typed_by_its_bytes_not_its_key(
+    env: tuple[Any, RunwaySimulator, RunwayClients],
+) -> None:
+    # GIVEN a PNG stored under a .jpg key with a JPEG content type
+    s3, sim, clients = env
+    s3.put_object(Bucket="inputs", Key="in/cat.jpg", Body=PNG, ContentType="image/jpeg")
+    # WHEN it is uploaded
+    made = EphemeralUploader(s3, clients.for_repeatable()).upload("s3://inputs/in/cat.jpg", "image")
+    # THEN Runway is told what the bytes are: a PNG named cat.png
+    starts = [r for r in sim.requests if r.path == "/v1/uploads"]
+    assert [r.body["filename"] for r in starts] == ["cat.png"]
+    upload = sim.engine.upload_for_uri(made.uri)
+    assert upload is not None and upload.content_type == "image/png"
+
+
 def test_missing_object_is_input_not_found(env: tuple[Any, RunwaySimulator, RunwayClients]) -> None:
     s3, _, clients = env
     with pytest.raises(InputNotFound, match="does not exist"):

@@ -19,7 +19,7 @@ import runwayml
 from botocore.exceptions import ClientError
 
 from videogen.core.errors import InputNotFound, InvalidRequest
-from videogen.core.media import content_type_for, scheme_of
+from videogen.core.media import SNIFF_BYTES, by_extension, content_type_for, scheme_of, sniff
 from videogen.runway.client import UPLOAD_TIMEOUT
 from videogen.runway.errors import runway_errors
 from videogen.storage.aws_errors import FORBIDDEN_CODES, NOT_FOUND_CODES, error_code
@@ -84,7 +84,6 @@ class EphemeralUploader:
                 ]
             )
         filename = posixpath.basename(key) or "input"
-        content_type = content_type_for(filename, head.get("ContentType"))
         with tempfile.TemporaryFile(prefix="videogen-input-") as spool:
             try:
                 self._s3.download_fileobj(bucket, key, spool)
@@ -94,11 +93,27 @@ class EphemeralUploader:
             if received != size:
                 raise InputNotFound(f"{uri}: read {received} bytes, expected {size} (changed while reading?)")
             spool.seek(0)
+            filename, content_type = _named_by_content(
+                filename, head.get("ContentType"), spool.read(SNIFF_BYTES)
+            )
+            spool.seek(0)
             with runway_errors("upload"):
                 result = self._runway.uploads.create_ephemeral(
                     file=(filename, spool, content_type), timeout=UPLOAD_TIMEOUT
                 )
         return EphemeralUpload(source=uri, uri=result.uri, bytes=size, kind=kind)
+
+
+def _named_by_content(filename: str, declared: str | None, head: bytes) -> tuple[str, str]:
+    """The name and Content-Type Runway gets: the type the first bytes prove (a PNG stored as ``a.jpg`` goes
+    as ``a.png``, ``image/png``), else the declared type or the name's."""
+    found = sniff(head)
+    if found is None:
+        return filename, content_type_for(filename, declared)
+    if by_extension(filename) is not found:
+        stem = filename.rsplit(".", 1)[0] if "." in filename else filename
+        filename = f"{stem}.{found.extension}"
+    return filename, found.mime
 
 
 def _input_error(uri: str, exc: ClientError) -> Exception:
