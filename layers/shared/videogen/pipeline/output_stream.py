@@ -114,9 +114,10 @@ class HashingReader(io.RawIOBase):
     """A read-only, non-seekable stream over byte chunks that hashes (SHA-256) and counts what it returns.
 
     At the end of the chunks it checks the count against ``expected_bytes`` (when known) and raises
-    OutputDownloadFailed on a mismatch, so a consumer (``upload_fileobj``) fails instead of completing a
-    truncated upload; past ``max_bytes`` it raises OutputTooLarge. Transport errors while reading also become
-    OutputDownloadFailed. The first error is kept in ``error``, for callers whose consumer wraps exceptions.
+    OutputDownloadFailed on a mismatch, so the upload (through :meth:`parts`, or a ``readinto`` consumer)
+    fails instead of completing a truncated object; past ``max_bytes`` it raises OutputTooLarge. Transport
+    errors while reading also become OutputDownloadFailed. The first error is kept in ``error``, for callers
+    whose consumer wraps exceptions.
     """
 
     def __init__(

@@ -24,9 +24,8 @@ from botocore.httpchecksum import DEFAULT_CHECKSUM_ALGORITHM
 log = logging.getLogger(__name__)
 
 MIB = 1024 * 1024
-#: S3's limits: parts per upload, smallest part but the last.
+#: S3's limit of parts per upload (each but the last must also be at least 5 MiB: the caller's plan).
 MAX_PARTS = 10_000
-MIN_PART_BYTES = 5 * MIB
 
 
 @dataclass(frozen=True)
