@@ -8,7 +8,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 
-for script in ("poll_policy.py", "archive_stream.py"):
+for script in ("poll_policy.py", "archive.py"):
     sys.stdout.write(f"\n== {script}\n")
     sys.stdout.flush()
     runpy.run_path(str(HERE / script), run_name="__main__")

@@ -15,7 +15,6 @@ from typing import Any
 import boto3
 import httpx
 import pytest
-from boto3.s3.transfer import TransferConfig
 from botocore.exceptions import ConnectionClosedError, EndpointConnectionError, ReadTimeoutError
 from moto import mock_aws
 
@@ -26,6 +25,7 @@ from videogen.core.settings import Settings
 from videogen.pipeline.archive import archive_task
 from videogen.pipeline.output_stream import SHA256_TAG, OutputArchiver, make_http_client
 from videogen.pipeline.task_state import TaskState
+from videogen.storage.stream_upload import PartPlan
 
 BUCKET = "videos"
 MIB = 1024 * 1024
@@ -83,7 +83,7 @@ def make_archiver(s3: Any, origin: Origin) -> OutputArchiver:
         s3,
         make_http_client(transport=httpx.MockTransport(origin.handler)),
         bucket=BUCKET,
-        transfer_config=TransferConfig(multipart_threshold=PART, multipart_chunksize=PART, max_concurrency=2),
+        plan=PartPlan(threshold=PART, part_bytes=PART, concurrency=2),
     )
 
 
@@ -218,7 +218,7 @@ def test_a_truncated_download_leaves_no_multipart_upload(s3: Any) -> None:
         s3,
         make_http_client(transport=httpx.MockTransport(handler)),
         bucket=BUCKET,
-        transfer_config=TransferConfig(multipart_threshold=PART, multipart_chunksize=PART),
+        plan=PartPlan(threshold=PART, part_bytes=PART),
     )
     with pytest.raises(Exception, match="ended after"):
         archiver.stream_to_s3("https://dnznrvs05pmza.cloudfront.net/0.mp4", "outputs/job-1/0")
