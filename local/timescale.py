@@ -18,7 +18,7 @@ class ScaledClock:
 
     :meth:`patch_module` swaps the ``datetime``/``time`` modules a module imported for scaled copies; only
     ``time.time``, ``datetime.now`` and ``time.sleep`` change (a handler that sleeps until an instant of its
-clock, as the poll step does to read on Runway's ticks, sleeps scaled time); ``monotonic`` stays real.
+    clock, as the poll step does to read on Runway's ticks, sleeps scaled time); ``monotonic`` stays real.
     """
 
     def __init__(self, scale: float) -> None:

@@ -128,9 +128,9 @@ def test_time_spent_throttled_never_lengthens_the_wait() -> None:
     after_queue = PollObservation(
         "RUNNING", progress=0.2, seconds_since_submit=625, running_for_at_most=20, typical_seconds=100
     )
-    # THEN the queue changes nothing: the rate is over RUNNING time only
-    assert next_wait_seconds(after_queue, min_wait=MIN, max_wait=MAX) == next_wait_seconds(
-        fresh, min_wait=MIN, max_wait=MAX
+    # THEN the queue changes nothing: the rate is over RUNNING time only (no cap hides a difference)
+    assert next_wait_seconds(after_queue, min_wait=MIN, max_wait=3600) == next_wait_seconds(
+        fresh, min_wait=MIN, max_wait=3600
     )
     # AND with a measured rate, the same: 0.1 -> 0.2 in 10 s of RUNNING, whatever the age
     measured = {"progress": 0.2, "rate_progress": 0.1, "seconds_since_rate_progress": 10}

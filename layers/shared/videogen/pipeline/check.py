@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 from botocore.exceptions import ClientError
@@ -40,7 +40,15 @@ READ_RESERVE_SECONDS = TICK_SECONDS + RUNWAY_READ_CALL_SECONDS + STEP_CALL_MAX_S
 class ProgressStore(Protocol):
     """Where the poll step records progress (``videogen.storage.job_store.JobStore``)."""
 
-    def update(self, job_id: str, fields: Any, **kwargs: Any) -> dict[str, Any]: ...
+    def update(
+        self,
+        job_id: str,
+        fields: Mapping[str, Any],
+        *,
+        condition: str | None = None,
+        condition_names: Mapping[str, str] | None = None,
+        now: dt.datetime | None = None,
+    ) -> dict[str, Any]: ...
 
 
 def max_attempts(settings: Settings) -> int:
