@@ -269,8 +269,17 @@ def run_policy(
         def left(started: float = started) -> float:
             return timeout - (time.t - started)
 
-        state = check_task("job", state, runway=reader, settings=settings, clock=time, jobs=store,
-                           time_left=left, sleep=time.sleep)  # type: ignore[arg-type]  # fmt: skip
+        runway: Any = reader  # the RunwayClients the step is given, simulated
+        state = check_task(
+            "job",
+            state,
+            runway=runway,
+            settings=settings,
+            clock=time,
+            jobs=store,
+            time_left=left,
+            sleep=time.sleep,
+        )
         time.t += 0.005 + (0.02 if state.status != "SUCCEEDED" else 0.0)
         seconds = time.t - started
         lambda_seconds += seconds

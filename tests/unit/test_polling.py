@@ -133,10 +133,10 @@ def test_time_spent_throttled_never_lengthens_the_wait() -> None:
         fresh, min_wait=MIN, max_wait=3600
     )
     # AND with a measured rate, the same: 0.1 -> 0.2 in 10 s of RUNNING, whatever the age
-    measured = {"progress": 0.2, "rate_progress": 0.1, "seconds_since_rate_progress": 10}
+    measured: dict[str, float] = {"progress": 0.2, "rate_progress": 0.1, "seconds_since_rate_progress": 10}
     assert earliest_finish_seconds(
-        PollObservation("RUNNING", seconds_since_submit=625, **measured)  # type: ignore[arg-type]
-    ) == earliest_finish_seconds(PollObservation("RUNNING", seconds_since_submit=15, **measured))  # type: ignore[arg-type]
+        PollObservation("RUNNING", seconds_since_submit=625, **measured)
+    ) == earliest_finish_seconds(PollObservation("RUNNING", seconds_since_submit=15, **measured))
 
 
 @pytest.mark.parametrize(
@@ -625,3 +625,20 @@ def test_the_poll_functions_timeout_covers_the_window_and_its_reserve() -> None:
         for statement in policy["Statement"]
     ]
     assert actions == [["dynamodb:UpdateItem"]]
+
+
+def test_the_polling_bench_runs_the_production_step_and_reports_the_issues_shape() -> None:
+    # GIVEN the polling benchmark on a few simulated tasks (its full run: python -m bench.polling)
+    from bench import polling
+
+    assert polling.check_task is check_task  # the production step, not a copy
+    section = polling.scenario_results("coarse progress", 40, polling.setup())
+    # THEN each design reports the figures the issue asks for, and the ratios are against the SDK's schedule
+    for design in ("policy", "sdk", "fixed_30s"):
+        assert {"mean_lag_s", "p95_lag_s", "iterations_per_job", "runway_reads_per_job"} <= set(
+            section[design]
+        )
+    assert "cost_per_1000_usd" in section["policy"] and "cost_per_1000_usd" in section["blocking_lambda"]
+    ratio = section["policy"]["mean_lag_s"] / section["sdk"]["mean_lag_s"]
+    assert section["mean_lag_ratio_vs_sdk"] == pytest.approx(ratio, abs=1e-3)
+    assert section["policy"]["mean_lag_s"] >= section["physical_limit"]["mean_lag_s"]
