@@ -10,8 +10,8 @@ asks :func:`plan` what next. While the task's earliest plausible finish (:func:`
 is more than ``STAY_HORIZON_SECONDS`` away, it returns and the state machine's Wait covers the time (no
 function runs: an iteration costs three state transitions, whatever its length). When the finish is near,
 the step stays and reads every tick, for a bounded window (``POLL_WINDOW_SECONDS``, the function's remaining
-time, the deadline): a poll function at 128 MB costs about as much in ``STAY_HORIZON_SECONDS`` as one more
-loop iteration, and reads on the tick see the finish within the margin.
+time, the deadline): a few seconds of a low-memory poll function cost less than one more loop iteration,
+and reads on the tick see the finish within the margin.
 
 The earliest plausible finish, in seconds from now:
 
@@ -70,7 +70,8 @@ DEFAULT_TYPICAL_SECONDS = 60.0
 #: The earliest finish from a measured rate assumes the task runs this much faster than measured.
 RATE_SLACK = 1.25
 #: Stay in the poll step, reading every tick, when the earliest plausible finish is this close: three state
-#: transitions ($0.075 per 1,000) cost about what 45 s of a 128 MB arm64 function does.
+#: transitions ($0.075 per 1,000) cost what 45 s of a 128 MB arm64 function does (22 s at 256 MB), and a
+#: return costs a Wait's whole seconds besides, so the function stays rather than come back.
 STAY_HORIZON_SECONDS = 45.0
 DEADLINE_OVERSHOOT_SECONDS = 1
 LONG_WAIT_AFTER_SECONDS = 900
