@@ -165,8 +165,8 @@ FAULTS: list[tuple[str, Callable[[Run], None]]] = [
         lambda r: r.aws.fail("dynamodb", DYNAMODB_WRITES, state=SUBMIT_STATES, job=r.job_id),
     ),
     (
-        "DynamoDB: Record progress",
-        lambda r: r.aws.fail("dynamodb", DYNAMODB_WRITES, state="Record progress", job=r.job_id, times=2),
+        "DynamoDB: the poll step's progress",
+        lambda r: r.aws.fail("dynamodb", DYNAMODB_WRITES, state="Check the task", job=r.job_id, times=2),
     ),
     (
         "recording the success fails for good",

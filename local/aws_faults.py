@@ -9,7 +9,7 @@ botocore's own retries, the handlers' error handling and the machine's ``Retry``
 send::
 
     aws.fail("s3", "PutObject", key_prefix="outputs/", times=3)  # 3 calls fail, each past botocore's retries
-    aws.fail("dynamodb", "UpdateItem", state="Record progress", times=None)  # every call, forever
+    aws.fail("dynamodb", "UpdateItem", state="Check the task", times=None)  # every call, forever
     aws.fail("dynamodb", "UpdateItem", where=..., times=2, per="attempt")  # 2 attempts: botocore recovers
     aws.kill("dynamodb", "UpdateItem", where=..., after=True)  # the calling Lambda dies of its timeout
     aws.on_task("Archive outputs to S3", action)  # action(job id) as the machine enters that state

@@ -17,7 +17,8 @@ class ScaledClock:
     """A wall clock that runs ``1 / scale`` times as fast as real time, starting now.
 
     :meth:`patch_module` swaps the ``datetime``/``time`` modules a module imported for scaled copies; only
-    ``time.time`` and ``datetime.now`` change (what the handlers read), ``monotonic`` and ``sleep`` stay real.
+    ``time.time``, ``datetime.now`` and ``time.sleep`` change (a handler that sleeps until an instant of its
+    clock, as the poll step does to read on Runway's ticks, sleeps scaled time); ``monotonic`` stays real.
     """
 
     def __init__(self, scale: float) -> None:
@@ -28,6 +29,7 @@ class ScaledClock:
             **{k: getattr(time, k) for k in dir(time) if not k.startswith("__")}
         )
         self.time.time = self.now
+        self.time.sleep = lambda seconds: time.sleep(seconds * self.scale)
 
     def now(self) -> float:
         return self.epoch + (time.time() - self.epoch) / self.scale

@@ -75,7 +75,6 @@ def _api_write(call: AwsCall) -> bool:
 WRITES: list[Any] = [
     pytest.param({"where": _api_write, "times": 2, "per": "attempt"}, SUCCEEDED, id="the API's job record"),
     pytest.param({"state": SUBMIT_STATES, "times": 1}, SUCCEEDED, id="submit's task id"),
-    pytest.param({"state": "Record progress", "times": 2}, SUCCEEDED, id="Record progress"),
     pytest.param(
         {"state": "Mark the job as archiving", "times": 2}, SUCCEEDED, id="Mark the job as archiving"
     ),
@@ -95,6 +94,18 @@ def test_dynamodb_throttling_a_write_of_the_job_record(
     # WHEN a job runs THEN the write is retried and the job ends as it would have without the throttling
     assert_ending(pipeline, pipeline.start_job(REQUEST), ending)
     assert throttled.fired > 0, "the throttled write never happened"
+
+
+def test_the_poll_steps_progress_write_failing_for_good_never_fails_the_job(
+    pipeline: LocalPipeline, aws: AwsFaults
+) -> None:
+    # GIVEN a task THROTTLED for two minutes (so poll steps return and record the progress), and DynamoDB
+    # refusing every write the poll step makes
+    pipeline.simulator.inject("throttle", seconds=120)
+    refused = aws.fail("dynamodb", DYNAMODB_WRITES, state="Check the task", times=None)
+    # WHEN a job runs THEN it ends as it would have: the progress write is bookkeeping
+    assert_ending(pipeline, pipeline.start_job(REQUEST), SUCCEEDED)
+    assert refused.fired > 0, "the poll step never wrote the progress"
 
 
 def test_record_the_failure_failing_past_its_retries(pipeline: LocalPipeline, aws: AwsFaults) -> None:

@@ -169,8 +169,9 @@ def test_submit_creates_the_task_and_records_it(world: World) -> None:
     data = state.to_dict()
     assert set(data) == {
         "task_id", "attempt", "endpoint", "model", "status", "progress", "estimated_credits", "submitted_at",
-        "deadline_at", "polls", "next_wait_seconds", "checked_at",
+        "deadline_at", "polls", "next_wait_seconds", "checked_at", "typical_seconds",
     }  # fmt: skip
+    assert data["typical_seconds"] == 75  # the catalog's prior for gen4.5, the poll schedule's first guess
     assert data["attempt"] == 1
     assert data["status"] == "PENDING" and data["progress"] == 0 and data["polls"] == 0
     assert data["endpoint"] == "text_to_video" and data["model"] == "gen4.5"
@@ -425,7 +426,9 @@ def test_progress_is_never_null(world: World) -> None:
     polled = check_task("job-1", make_state(progress=0.0), runway=stub, settings=Settings())  # type: ignore[arg-type]
     assert polled.progress == 0.0
     assert polled.estimated_credits == 12.5
-    assert polled.next_wait_seconds == 30
+    # THROTTLED: the next read comes just before the fastest plausible whole generation could end
+    # (half the default typical time of 60 s, less the second the poll step sleeps to the tick)
+    assert polled.next_wait_seconds == 29
 
 
 # --- archive ------------------------------------------------------------------------------------------------

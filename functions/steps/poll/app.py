@@ -2,6 +2,7 @@
 
 from typing import Any
 
+import boto3
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, Field
@@ -12,6 +13,7 @@ from videogen.pipeline.check import check_task
 from videogen.pipeline.task_state import TaskState
 from videogen.runway.client import RunwayClients
 from videogen.step_input import parse_step_input
+from videogen.storage.job_store import STEP_CLIENT_CONFIG, JobStore
 
 
 class PollEvent(BaseModel):
@@ -21,16 +23,24 @@ class PollEvent(BaseModel):
     task: TaskState
 
 
-SETTINGS = Settings.from_env()
+SETTINGS = Settings.from_env(require=("jobs_table",))
 route_domain_logs()
 RUNWAY = RunwayClients(SETTINGS)
+JOBS = JobStore(boto3.resource("dynamodb", config=STEP_CLIENT_CONFIG).Table(SETTINGS.jobs_table))
 
 
 @step_handler()
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     parsed = parse_step_input(event, PollEvent)
     bind_job(parsed.job_id, task_id=parsed.task.task_id)
-    state = check_task(parsed.job_id, parsed.task, runway=RUNWAY, settings=SETTINGS)
+    state = check_task(
+        parsed.job_id,
+        parsed.task,
+        runway=RUNWAY,
+        settings=SETTINGS,
+        jobs=JOBS,
+        time_left=lambda: context.get_remaining_time_in_millis() / 1000,
+    )
     metrics.add_metric(name="TaskPolls", unit=MetricUnit.Count, value=1)
     if state.status == "SUCCEEDED":
         metrics.add_metric(name="TasksSucceeded", unit=MetricUnit.Count, value=1)

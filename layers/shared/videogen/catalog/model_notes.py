@@ -289,3 +289,27 @@ MODELS: dict[str, dict[str, Any]] = {
         "checks": (*_KEYFRAME_OR_REFERENCE, "wan_keyframe_ratio"),
     },
 }
+
+# Typical RUNNING time, in seconds, of a default-length clip per model: the poll schedule's prior
+# (videogen.pipeline.poll_schedule). Orders of magnitude observed in use, not figures Runway publishes; a
+# generation often takes from half to twice this. Models left out get the schedule's default.
+TYPICAL_GENERATION_SECONDS: dict[str, int] = {
+    "gen4.5": 75,
+    "gen4_turbo": 30,
+    "aleph2": 90,
+    "act_two": 45,
+    "veo3.1": 90,
+    "veo3.1_fast": 45,
+    "kling2.5_turbo_pro": 60,
+    "kling3.0_pro": 120,
+    "kling3.0_standard": 90,
+    "seedance2": 90,
+    "seedance2_fast": 45,
+    "hailuo3": 90,
+    "wan3": 120,
+}
+
+
+def typical_generation_seconds(model: str) -> int | None:
+    """The model's typical RUNNING time (``TYPICAL_GENERATION_SECONDS``), None when unknown."""
+    return TYPICAL_GENERATION_SECONDS.get(model)

@@ -20,6 +20,8 @@ VIDEO_MODEL                   Model for videos in ``inputs/`` without ``x-amz-me
 DEADLINE_SECONDS              Longest wait for Runway after submission (default 3600, at most 86400)
 POLL_MIN_WAIT_SECONDS         Shortest wait between two polls, never below 5 (default 10)
 POLL_MAX_WAIT_SECONDS         Longest wait between two polls (default 60)
+POLL_WINDOW_SECONDS           How long one poll step may keep reading a nearly done task on each 5 s tick
+                              (default 240; the poll function's Timeout covers it; 0: one read per step)
 RUNWAY_INTERNAL_RETRIES       New tasks created after a task fails with an ``INTERNAL.*`` code (default 2)
 STATE_MACHINE_ARN             The generate-video state machine (API, S3 trigger)
 CANCEL_FUNCTION_NAME          The function that owns Runway cancels (the API hands DELETE to it)
@@ -106,6 +108,7 @@ class Settings(BaseSettings):
     deadline_seconds: int = Field(default=3600, ge=60, le=86_400)  # the bounded history: poll_schedule
     poll_min_wait_seconds: int = Field(default=10, ge=RUNWAY_MIN_POLL_SECONDS)
     poll_max_wait_seconds: int = Field(default=60, ge=RUNWAY_MIN_POLL_SECONDS)
+    poll_window_seconds: int = Field(default=240, ge=0, le=600)
     runway_internal_retries: int = Field(default=2, ge=0, le=MAX_RUNWAY_INTERNAL_RETRIES)
     state_machine_arn: str = ""
     cancel_function_name: str = ""

@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from videogen import catalog
+from videogen.catalog import model_notes
 from videogen.catalog.translate import prepare
 from videogen.core.clock import SYSTEM_CLOCK, Clock, format_time, parse_time, utc
 from videogen.core.errors import (
@@ -79,9 +80,11 @@ def initial_state(
 
     ``job_submitted_at`` is when the job's first task was created (None: this is it)."""
     job_start = job_submitted_at or submitted_at
+    typical = model_notes.typical_generation_seconds(model)
     wait = next_wait_seconds(
         PollObservation(
             status="PENDING",
+            typical_seconds=typical,
             seconds_since_submit=(now - job_start).total_seconds(),
             seconds_to_deadline=(deadline_at - now).total_seconds(),
         ),
@@ -102,6 +105,7 @@ def initial_state(
         polls=0,
         next_wait_seconds=wait,
         checked_at=now,
+        typical_seconds=typical,
     )
 
 

@@ -13,6 +13,19 @@ from pydantic import BaseModel, ConfigDict, Field, field_serializer
 
 from videogen.core.clock import format_time, utc
 
+#: Keys left out of the state while unknown (``reads`` too while 0), so a fresh state stays small.
+OPTIONAL_KEYS = (
+    "credits_charged",
+    "output_count",
+    "job_submitted_at",
+    "typical_seconds",
+    "tick_anchor_at",
+    "queued_seen_at",
+    "rate_progress",
+    "rate_progress_seen_at",
+    "progress_seen_at",
+)
+
 
 class TaskState(BaseModel):
     """``$.task``: what submit returns and every poll returns updated."""
@@ -36,12 +49,22 @@ class TaskState(BaseModel):
     checked_at: dt.datetime
     credits_charged: int | None = None
     output_count: int | None = None
+    # What the poll schedule learns across polls (videogen.pipeline.poll_schedule); absent until known.
+    typical_seconds: int | None = None  # the model's typical RUNNING time (the catalog's prior)
+    reads: int = Field(default=0, ge=0)  # Runway reads of this task, several per poll near its end
+    tick_anchor_at: dt.datetime | None = None  # Runway's createdAt: its status ticks count from it
+    queued_seen_at: dt.datetime | None = None  # the last read that saw the task PENDING or THROTTLED
+    rate_progress: float | None = None  # an earlier progress value of the RUNNING task ...
+    rate_progress_seen_at: dt.datetime | None = None  # ... and when it was first seen
+    progress_seen_at: dt.datetime | None = None  # when the current progress value was first seen
 
     @field_serializer("submitted_at", "deadline_at", "checked_at")
     def _iso(self, value: dt.datetime) -> str:
         return format_time(value)
 
-    @field_serializer("job_submitted_at")
+    @field_serializer(
+        "job_submitted_at", "tick_anchor_at", "queued_seen_at", "rate_progress_seen_at", "progress_seen_at"
+    )
     def _iso_or_none(self, value: dt.datetime | None) -> str | None:
         return format_time(value) if value is not None else None
 
@@ -52,7 +75,9 @@ class TaskState(BaseModel):
     def to_dict(self) -> dict[str, Any]:
         """The JSON-serialisable dict returned to Step Functions (cost/outputs only once SUCCEEDED)."""
         data = self.model_dump(mode="json")
-        for key in ("credits_charged", "output_count", "job_submitted_at"):
+        for key in OPTIONAL_KEYS:
             if data.get(key) is None:
                 data.pop(key, None)
+        if not data.get("reads"):
+            data.pop("reads", None)
         return data

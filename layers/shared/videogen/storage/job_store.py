@@ -1,7 +1,7 @@
 """Job records in DynamoDB: reads and conditional writes of the attributes of ``videogen.core.job.JobRecord``.
 
 Numbers are stored as ``Decimal`` (DynamoDB's only number type) and read back as int or float. Writes from the
-state machine itself (``Record progress``, ``Record the success``, ``Record the failure``) use the same names.
+state machine itself (``Mark the job as archiving``) use the same names.
 
 The submit side's writes (uploads, the create about to be sent, each attempt's task) raise
 :class:`~videogen.core.errors.JobStoreUnavailable` for transient DynamoDB failures (``job_store_errors``), so
