@@ -85,7 +85,7 @@ openapi: dev
 	$(PY) scripts/write_openapi.py
 
 bench: dev
-	$(PY) bench/run.py
+	$(PY) bench/run.py $(if $(QUICK),--quick)
 
 # 200 concurrent jobs through the local stack, one in ten with a fault; fails if anything is lost or doubled.
 load: dev
