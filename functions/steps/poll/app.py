@@ -7,7 +7,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, Field
 
 from videogen.core.settings import Settings
-from videogen.observability import bind_job, metrics, route_domain_logs, step_handler
+from videogen.observability import bind_job, metrics, route_domain_logs, step_handler, trace_http_calls
 from videogen.pipeline.check import check_task
 from videogen.pipeline.task_state import TaskState
 from videogen.runway.client import RunwayClients
@@ -23,6 +23,7 @@ class PollEvent(BaseModel):
 
 SETTINGS = Settings.from_env()
 route_domain_logs()
+trace_http_calls()
 RUNWAY = RunwayClients(SETTINGS)
 
 
