@@ -43,8 +43,10 @@ COMMON = (
 )
 #: Reads a Secrets Manager value (the Runway key, the webhook secret) through Powertools' cache.
 SECRETS = ("aws_lambda_powertools.utilities.parameters",)
-#: Calls Runway with its SDK (httpx underneath).
-RUNWAY = ("runwayml", "httpx", *SECRETS)
+#: A state-machine step: its input parsed with Powertools' parser (videogen.step_input).
+STEP = ("aws_lambda_powertools.utilities.parser",)
+#: A step that calls Runway with its SDK (httpx underneath).
+RUNWAY = (*STEP, "runwayml", "httpx", *SECRETS)
 
 #: Per function (template logical id): the packages it truly needs, beyond COMMON, and why.
 NEEDS: dict[str, tuple[tuple[str, ...], str]] = {
@@ -67,12 +69,15 @@ NEEDS: dict[str, tuple[tuple[str, ...], str]] = {
     ),
     "UploadInputsFunction": (RUNWAY, "Runway uploads"),
     "SubmitFunction": (RUNWAY, "Runway task creation"),
-    "LostCreateFunction": ((), "DynamoDB only"),
+    "LostCreateFunction": (STEP, "DynamoDB only"),
     "PollFunction": (RUNWAY, "Runway task reads"),
     "ArchiveFunction": ((*RUNWAY, "httpcore"), "Runway task read, output download (httpx, httpcore), S3"),
     "CancelFunction": (RUNWAY, "Runway cancel"),
-    "FinishFunction": ((), "DynamoDB and EventBridge only"),
-    "ReconcileFunction": ((*RUNWAY, "httpcore"), "Runway reads, archive (httpx, httpcore), Step Functions"),
+    "FinishFunction": (STEP, "DynamoDB and EventBridge only"),
+    "ReconcileFunction": (
+        ("runwayml", "httpx", "httpcore", *SECRETS),
+        "Runway reads, archive (httpx, httpcore), Step Functions",
+    ),
 }
 
 
@@ -80,14 +85,15 @@ def needed_modules(logical_id: str) -> list[str]:
     return [*COMMON, *NEEDS[logical_id][0]]
 
 
-def measure(quick: bool = False) -> dict[str, Any]:
+def measure(quick: bool = False, functions: list[str] | None = None, repetitions: int = 0) -> dict[str, Any]:
     """``{logical id: {"import_s", "ratio_vs_needed", ...}}`` (medians over the rounds)."""
-    repetitions = 2 if quick else 5
+    repetitions = repetitions or (2 if quick else 5)
+    chosen = functions or list(NEEDS)
     runs: dict[str, dict[str, list[float]]] = {
-        fid: {"handler": [], "handler_cpu": [], "needed": [], "needed_cpu": []} for fid in NEEDS
+        fid: {"handler": [], "handler_cpu": [], "needed": [], "needed_cpu": []} for fid in chosen
     }
     for round_ in range(repetitions):
-        for fid in NEEDS:
+        for fid in chosen:
             order = ("handler", "needed") if round_ % 2 == 0 else ("needed", "handler")
             for what in order:
                 probe = probe_handler(fid) if what == "handler" else probe_import(needed_modules(fid), fid)
@@ -132,6 +138,10 @@ def markdown(section: dict[str, Any]) -> str:
 
 
 if __name__ == "__main__":
-    result = measure(quick="--quick" in sys.argv)
+    # python bench/coldstart.py [--quick] [--rounds N] [LogicalId ...]
+    args = sys.argv[1:]
+    rounds = int(args[args.index("--rounds") + 1]) if "--rounds" in args else 0
+    names = [a for a in args if a in NEEDS]
+    result = measure(quick="--quick" in args, functions=names or None, repetitions=rounds)
     sys.stdout.write(markdown(result) + "\n")
     sys.stdout.write(json.dumps(result, indent=2) + "\n")

@@ -36,6 +36,8 @@ from local.runner import LocalPipeline  # noqa: E402
 REQUEST = {"model": "gen4.5", "prompt": "A paper boat drifting down a rainy street", "duration": 5}
 CONCURRENCY = 4
 TIMEOUT_S = 120.0
+#: The handlers log at WARNING here, so the figures are not interleaved with every job's INFO lines.
+QUIET = {"POWERTOOLS_LOG_LEVEL": "WARNING"}
 
 
 def _p95(values: list[float]) -> float:
@@ -89,7 +91,7 @@ def measure(quick: bool = False) -> dict[str, Any]:
     """``{"mean", "p95"}`` seconds of overhead per job, with its split and the per-job figures."""
     jobs = 6 if quick else 20
     timings = _Timings()
-    with LocalPipeline() as pipeline:
+    with LocalPipeline(env_overrides=QUIET) as pipeline:
         assert pipeline.simulator is not None
         timings.watch_reads(pipeline.simulator.engine)
         for name in ("ArchiveFunction", "FinishFunction"):
