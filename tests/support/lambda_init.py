@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Mapping, Sequence
@@ -27,6 +28,8 @@ from tests.support.template import function_environment
 LAYER_DIR = ROOT / "layers" / "shared"
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
+#: The X-Ray SDK's "initialized" marker, written when it starts in Lambda; removed after each probe.
+XRAY_MARKER_DIR = Path("/tmp/.aws-xray")  # the SDK's fixed path
 #: Every AWS call goes here: nothing listens, so a call made at import fails fast.
 REFUSING_ENDPOINT = "http://127.0.0.1:9"
 
@@ -121,6 +124,7 @@ def probe_import(
     """Import ``modules`` in a fresh interpreter with ``logical_id``'s Lambda environment and path."""
     code = code_dir(logical_id)
     script = _PROBE.format(path=[str(code), str(LAYER_DIR)], modules=list(modules))
+    marker_existed = XRAY_MARKER_DIR.exists()
     done = subprocess.run(
         [sys.executable, "-I", "-c", script],
         cwd=code,
@@ -130,6 +134,8 @@ def probe_import(
         timeout=120,
         check=False,
     )
+    if not marker_existed:
+        shutil.rmtree(XRAY_MARKER_DIR, ignore_errors=True)
     if done.returncode != 0:
         raise RuntimeError(f"importing {list(modules)} for {logical_id} failed:\n{done.stderr[-4000:]}")
     data = json.loads(done.stdout)
