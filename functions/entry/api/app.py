@@ -12,7 +12,6 @@ import functools
 import json
 from typing import Annotated, Any
 
-import boto3
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import ResponseBuilder
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
@@ -70,6 +69,7 @@ from videogen.intake.job_views import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, JobListe
 from videogen.intake.recovery import JobRecovery, RecoverFunction
 from videogen.intake.request_body import refuse_body
 from videogen.observability import logger, metrics, route_domain_logs, tracer
+from videogen.storage.clients import aws_client, deferred, dynamodb_table
 from videogen.storage.job_store import JobStore
 from videogen.storage.secrets import runway_api_key
 
@@ -87,10 +87,11 @@ settings = Settings.from_env(
         "reconcile_function_name",
     )
 )
-_s3 = boto3.client("s3", config=Config(signature_version="s3v4", s3={"addressing_style": "virtual"}))
-_sfn = boto3.client("stepfunctions")
-_lambda = boto3.client("lambda")
-_table = boto3.resource("dynamodb").Table(settings.jobs_table)
+# Clients are made by the first request that calls them (videogen.storage.clients), once per container.
+_s3 = aws_client("s3", config=Config(signature_version="s3v4", s3={"addressing_style": "virtual"}))
+_sfn = aws_client("stepfunctions")
+_lambda = aws_client("lambda")
+_table = dynamodb_table(settings.jobs_table)
 _jobs = JobStore(_table)
 
 service = GenerationService(
@@ -107,9 +108,10 @@ service = GenerationService(
 _admins = admin_owners(settings.admin_principals)
 _idempotency = idempotency_config(settings)
 if settings.idempotency_table:
+    _idempotency_table = settings.idempotency_table
     make_idempotent_create(
         service,
-        persistence_store=DynamoDBPersistenceLayer(table_name=settings.idempotency_table),
+        persistence_store=deferred(lambda: DynamoDBPersistenceLayer(table_name=_idempotency_table)),
         config=_idempotency,
     )
 

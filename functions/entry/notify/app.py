@@ -6,7 +6,6 @@ delivery failures raise (Lambda's async retries try again later); a refusal or a
 
 from typing import Any
 
-import boto3
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent, event_source
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -18,20 +17,22 @@ from videogen.egress.policy import webhook_policy
 from videogen.egress.transport import egress_client
 from videogen.intake.job_views import JobViews
 from videogen.notifications.delivery import Notifier, WebhookSender
-from videogen.observability import logger, metrics, route_domain_logs, tracer
+from videogen.observability import logger, metrics, route_domain_logs, trace_http_calls, tracer
+from videogen.storage.clients import aws_client, deferred, dynamodb_table
 from videogen.storage.job_store import JobStore
 from videogen.storage.secrets import read_secret
 
 route_domain_logs()
+trace_http_calls()
 
 settings = Settings.from_env(require=("jobs_table",))
 _views = JobViews(
     settings,
-    jobs=JobStore(boto3.resource("dynamodb").Table(settings.jobs_table)),
-    s3=boto3.client("s3", config=Config(signature_version="s3v4")),
+    jobs=JobStore(dynamodb_table(settings.jobs_table)),
+    s3=aws_client("s3", config=Config(signature_version="s3v4")),
 )
 _policy = webhook_policy(settings)
-_http = egress_client(_policy, timeout=settings.webhook_timeout_seconds)
+_http = deferred(lambda: egress_client(_policy, timeout=settings.webhook_timeout_seconds))
 
 
 def _secret() -> str:

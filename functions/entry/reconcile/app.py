@@ -13,19 +13,26 @@ import functools
 import json
 from typing import Any
 
-import boto3
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, Field
 
 from videogen.core.errors import InvalidRequest
 from videogen.core.settings import Settings
-from videogen.observability import bind_job, logger, metrics, route_domain_logs, step_handler
+from videogen.observability import (
+    bind_job,
+    logger,
+    metrics,
+    route_domain_logs,
+    step_handler,
+    trace_http_calls,
+)
 from videogen.pipeline.archive import archive_task
 from videogen.pipeline.lifecycle import Lifecycle
 from videogen.pipeline.output_stream import OutputArchiver, make_http_client
 from videogen.pipeline.reconcile import Reconciler
 from videogen.runway.client import RunwayClients
+from videogen.storage.clients import aws_client, deferred, dynamodb_table
 from videogen.storage.job_store import JobStore
 
 STATUS_CHANGE = "Step Functions Execution Status Change"
@@ -50,12 +57,13 @@ class ExecutionChange(BaseModel):
 
 SETTINGS = Settings.from_env(require=("jobs_table", "output_bucket", "state_machine_arn"))
 route_domain_logs()
-TABLE = boto3.resource("dynamodb").Table(SETTINGS.jobs_table)
+trace_http_calls()
+TABLE = dynamodb_table(SETTINGS.jobs_table)
 JOBS = JobStore(TABLE)
 RUNWAY = RunwayClients(SETTINGS)
 ARCHIVER = OutputArchiver(
-    boto3.client("s3"),
-    make_http_client(SETTINGS),
+    aws_client("s3"),
+    deferred(lambda: make_http_client(SETTINGS)),
     bucket=SETTINGS.output_bucket,
     max_bytes=SETTINGS.egress_max_bytes,
 )
@@ -64,9 +72,9 @@ RECONCILER = Reconciler(
     jobs=JOBS,
     table=TABLE,
     runway=RUNWAY,
-    lifecycle=Lifecycle(SETTINGS, jobs=JOBS, events=boto3.client("events")),
+    lifecycle=Lifecycle(SETTINGS, jobs=JOBS, events=aws_client("events")),
     archive=functools.partial(archive_task, runway=RUNWAY, archiver=ARCHIVER, settings=SETTINGS),
-    sfn=boto3.client("stepfunctions"),
+    sfn=aws_client("stepfunctions"),
 )
 
 

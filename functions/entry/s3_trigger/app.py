@@ -7,7 +7,6 @@ import functools
 from typing import Any
 from urllib.parse import unquote_plus
 
-import boto3
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes import S3Event, event_source
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -17,18 +16,19 @@ from videogen.core.settings import Settings
 from videogen.intake.job_intake import JobIntake
 from videogen.intake.s3_inputs import S3Intake, S3ObjectRef
 from videogen.observability import logger, metrics, route_domain_logs, tracer
+from videogen.storage.clients import aws_client, dynamodb_table
 from videogen.storage.job_store import JobStore
 from videogen.storage.secrets import runway_api_key
 
 route_domain_logs()
 
 settings = Settings.from_env(require=("state_machine_arn", "jobs_table"))
-_s3 = boto3.client("s3")
+_s3 = aws_client("s3")  # clients: made by the first object that needs them
 intake = S3Intake(
     JobIntake(
         settings,
-        jobs=JobStore(boto3.resource("dynamodb").Table(settings.jobs_table)),
-        sfn=boto3.client("stepfunctions"),
+        jobs=JobStore(dynamodb_table(settings.jobs_table)),
+        sfn=aws_client("stepfunctions"),
         s3=_s3,
         runway_key=functools.partial(runway_api_key, settings),
     ),

@@ -2,18 +2,18 @@
 
 from typing import Any
 
-import boto3
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, Field
 
 from videogen.core.settings import Settings
-from videogen.observability import bind_job, metrics, route_domain_logs, step_handler
+from videogen.observability import bind_job, metrics, route_domain_logs, step_handler, trace_http_calls
 from videogen.pipeline.archive import archive_task
 from videogen.pipeline.output_stream import OutputArchiver, make_http_client
 from videogen.pipeline.task_state import TaskState
 from videogen.runway.client import RunwayClients
 from videogen.step_input import parse_step_input
+from videogen.storage.clients import aws_client, deferred
 
 
 class ArchiveEvent(BaseModel):
@@ -26,10 +26,11 @@ class ArchiveEvent(BaseModel):
 
 SETTINGS = Settings.from_env(require=("output_bucket",))
 route_domain_logs()
+trace_http_calls()
 RUNWAY = RunwayClients(SETTINGS)
 ARCHIVER = OutputArchiver(
-    boto3.client("s3"),
-    make_http_client(SETTINGS),
+    aws_client("s3"),
+    deferred(lambda: make_http_client(SETTINGS)),
     bucket=SETTINGS.output_bucket,
     max_bytes=SETTINGS.egress_max_bytes,
 )

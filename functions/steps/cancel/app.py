@@ -10,7 +10,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, Field
 
 from videogen.core.settings import Settings
-from videogen.observability import bind_job, metrics, route_domain_logs, step_handler
+from videogen.observability import bind_job, metrics, route_domain_logs, step_handler, trace_http_calls
 from videogen.pipeline.cancel import cancel_task
 from videogen.runway.client import RunwayClients
 from videogen.step_input import parse_step_input
@@ -30,6 +30,7 @@ class CancelEvent(BaseModel):
 
 SETTINGS = Settings.from_env()
 route_domain_logs()
+trace_http_calls()
 RUNWAY = RunwayClients(SETTINGS)
 
 

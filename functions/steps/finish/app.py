@@ -6,7 +6,6 @@ failed past its retries (``cancellation_error``) leaves the record saying the ta
 
 from typing import Any
 
-import boto3
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, Field
@@ -16,6 +15,7 @@ from videogen.core.settings import Settings
 from videogen.observability import bind_job, metrics, route_domain_logs, step_handler
 from videogen.pipeline.lifecycle import Ending, Lifecycle
 from videogen.step_input import parse_step_input
+from videogen.storage.clients import aws_client, dynamodb_table
 from videogen.storage.job_store import JobStore
 
 
@@ -50,8 +50,8 @@ SETTINGS = Settings.from_env(require=("jobs_table",))
 route_domain_logs()
 LIFECYCLE = Lifecycle(
     SETTINGS,
-    jobs=JobStore(boto3.resource("dynamodb").Table(SETTINGS.jobs_table)),
-    events=boto3.client("events"),
+    jobs=JobStore(dynamodb_table(SETTINGS.jobs_table)),
+    events=aws_client("events"),
 )
 
 

@@ -4,7 +4,6 @@ Runway by hand. See videogen.pipeline.lost_create."""
 
 from typing import Any
 
-import boto3
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, Field
@@ -13,6 +12,7 @@ from videogen.core.settings import Settings
 from videogen.observability import bind_job, metrics, route_domain_logs, step_handler
 from videogen.pipeline.lost_create import flag_lost_create
 from videogen.step_input import parse_step_input
+from videogen.storage.clients import dynamodb_table
 from videogen.storage.job_store import STEP_CLIENT_CONFIG, JobStore
 
 
@@ -25,7 +25,7 @@ class LostCreateEvent(BaseModel):
 
 SETTINGS = Settings.from_env(require=("jobs_table",))
 route_domain_logs()
-JOBS = JobStore(boto3.resource("dynamodb", config=STEP_CLIENT_CONFIG).Table(SETTINGS.jobs_table))
+JOBS = JobStore(dynamodb_table(SETTINGS.jobs_table, config=STEP_CLIENT_CONFIG))
 
 
 @step_handler()

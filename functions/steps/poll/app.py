@@ -8,7 +8,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, Field
 
 from videogen.core.settings import Settings
-from videogen.observability import bind_job, metrics, route_domain_logs, step_handler
+from videogen.observability import bind_job, metrics, route_domain_logs, step_handler, trace_http_calls
 from videogen.pipeline.check import check_task
 from videogen.pipeline.task_state import TaskState
 from videogen.runway.client import RunwayClients
@@ -25,6 +25,7 @@ class PollEvent(BaseModel):
 
 SETTINGS = Settings.from_env(require=("jobs_table",))
 route_domain_logs()
+trace_http_calls()
 RUNWAY = RunwayClients(SETTINGS)
 JOBS = JobStore(boto3.resource("dynamodb", config=STEP_CLIENT_CONFIG).Table(SETTINGS.jobs_table))
 

@@ -5,18 +5,18 @@ state of the attempt that failed). See videogen.pipeline.submit."""
 
 from typing import Any
 
-import boto3
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, Field
 
 from videogen.core.request import GenerationRequest
 from videogen.core.settings import Settings
-from videogen.observability import bind_job, metrics, route_domain_logs, step_handler
+from videogen.observability import bind_job, metrics, route_domain_logs, step_handler, trace_http_calls
 from videogen.pipeline.submit import create_task
 from videogen.pipeline.task_state import TaskState
 from videogen.runway.client import RunwayClients
 from videogen.step_input import parse_step_input
+from videogen.storage.clients import dynamodb_table
 from videogen.storage.job_store import STEP_CLIENT_CONFIG, JobStore
 
 
@@ -32,7 +32,8 @@ class CreateEvent(BaseModel):
 # Cold start: settings and clients, once per process.
 SETTINGS = Settings.from_env(require=("jobs_table",))
 route_domain_logs()
-JOBS = JobStore(boto3.resource("dynamodb", config=STEP_CLIENT_CONFIG).Table(SETTINGS.jobs_table))
+trace_http_calls()
+JOBS = JobStore(dynamodb_table(SETTINGS.jobs_table, config=STEP_CLIENT_CONFIG))
 RUNWAY = RunwayClients(SETTINGS)
 
 

@@ -5,17 +5,17 @@ videogen.pipeline.upload_inputs."""
 
 from typing import Any
 
-import boto3
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, Field
 
 from videogen.core.request import GenerationRequest
 from videogen.core.settings import Settings
-from videogen.observability import bind_job, metrics, route_domain_logs, step_handler
+from videogen.observability import bind_job, metrics, route_domain_logs, step_handler, trace_http_calls
 from videogen.pipeline.upload_inputs import upload_inputs
 from videogen.runway.client import RunwayClients
 from videogen.step_input import parse_step_input
+from videogen.storage.clients import aws_client, dynamodb_table
 from videogen.storage.job_store import STEP_CLIENT_CONFIG, JobStore
 
 
@@ -30,8 +30,9 @@ class UploadEvent(BaseModel):
 # Cold start: settings and clients, once per process.
 SETTINGS = Settings.from_env(require=("jobs_table",))
 route_domain_logs()
-S3 = boto3.client("s3")
-JOBS = JobStore(boto3.resource("dynamodb", config=STEP_CLIENT_CONFIG).Table(SETTINGS.jobs_table))
+trace_http_calls()
+S3 = aws_client("s3")
+JOBS = JobStore(dynamodb_table(SETTINGS.jobs_table, config=STEP_CLIENT_CONFIG))
 RUNWAY = RunwayClients(SETTINGS)
 
 

@@ -5,6 +5,10 @@ with the standard library (``logging.getLogger(__name__)`` under ``videogen``); 
 sends those records through the Powertools JSON handler so every line is structured alike, and installs
 ``videogen.core.log_safety`` (wire loggers held at INFO, known secrets redacted from every record).
 
+Tracing: the Tracer instruments boto3 (every function calls AWS) and, in the functions that call Runway or
+send webhooks, httpx (:func:`trace_http_calls`). Powertools' default, every library the X-Ray SDK knows,
+would import httpx, requests and sqlite3 into every function at cold start, used or not.
+
 Thread safety: the local runner runs several executions on threads of one process. Per-invocation keys
 (``job_id``) are added with ``logger.thread_safe_append_keys``, which keeps them per thread.
 """
@@ -26,9 +30,19 @@ from videogen.core.errors import VideoGenError
 
 DOMAIN_LOGGER = "videogen"
 
+#: The libraries traced in every function (module docstring).
+TRACED_LIBRARIES = ("botocore",)
+
 logger = Logger()
-tracer = Tracer()
+tracer = Tracer(auto_patch=False)
+tracer.patch(TRACED_LIBRARIES)
 metrics = Metrics()
+
+
+def trace_http_calls() -> None:
+    """Trace httpx requests too (Runway, output downloads, webhooks): for the functions that make them.
+    Call it at import, before the first client is made. Nothing is imported while tracing is disabled."""
+    tracer.patch(["httpx"])
 
 
 def route_domain_logs() -> None:

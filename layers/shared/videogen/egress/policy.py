@@ -30,12 +30,14 @@ import re
 import socket
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-
-import httpx
+from typing import TYPE_CHECKING
 
 from videogen.core.errors import InvalidWebhookUrl, OutputHostNotAllowed, VideoGenError
 from videogen.core.settings import RUNWAY_OUTPUT_HOSTS, Settings
 from videogen.egress.addresses import IPAddress, ip_literal, is_loopback, looks_numeric, refusal
+
+if TYPE_CHECKING:
+    import httpx
 
 #: ``resolver(host) -> addresses``: the DNS answer for a host name (tests inject one).
 Resolver = Callable[[str], list[str]]
@@ -83,6 +85,10 @@ class EgressPolicy:
 
     def check_url(self, url: str | httpx.URL) -> httpx.URL:
         """The parsed URL if it may be requested (every rule but DNS); raises ``refused`` otherwise."""
+        # Imported here: the API and the S3 trigger check webhook URLs but send nothing, and load no httpx
+        # at cold start (httpx parses the URL, so the check reads it as the sender will).
+        import httpx  # noqa: PLC0415
+
         if isinstance(url, str) and len(url) > MAX_URL_CHARS:
             raise self._refuse(f"is longer than {MAX_URL_CHARS} characters")
         try:
