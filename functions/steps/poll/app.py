@@ -2,7 +2,6 @@
 
 from typing import Any
 
-import boto3
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, Field
@@ -13,6 +12,7 @@ from videogen.pipeline.check import check_task
 from videogen.pipeline.task_state import TaskState
 from videogen.runway.client import RunwayClients
 from videogen.step_input import parse_step_input
+from videogen.storage.clients import dynamodb_table
 from videogen.storage.job_store import STEP_CLIENT_CONFIG, JobStore
 
 
@@ -27,7 +27,7 @@ SETTINGS = Settings.from_env(require=("jobs_table",))
 route_domain_logs()
 trace_http_calls()
 RUNWAY = RunwayClients(SETTINGS)
-JOBS = JobStore(boto3.resource("dynamodb", config=STEP_CLIENT_CONFIG).Table(SETTINGS.jobs_table))
+JOBS = JobStore(dynamodb_table(SETTINGS.jobs_table, config=STEP_CLIENT_CONFIG))
 
 
 @step_handler()
