@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import datetime
+import functools
 import json
 import threading
 import time
@@ -23,6 +24,8 @@ from moto.s3 import notifications
 from moto.s3.responses import S3Response
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
 from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
+from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
+from moto.stepfunctions.parser.asl.parse.preprocessor import Preprocessor
 from moto.stepfunctions.parser.backend.execution import BaseExecutionWorkerCommunication
 
 
@@ -187,6 +190,20 @@ def _one_write_at_a_time(action: Any) -> Any:
     return write
 
 
+# Gap (speed): moto parses the ASL with a pure-Python ANTLR parser when the machine is created and again at
+# every execution start (a quarter of a second each for this template). Patch: the parse tree of a definition
+# is kept; each execution still gets fresh evaluation components from it, and a bad definition still raises.
+@functools.lru_cache(maxsize=32)
+def _asl_tree(definition: str) -> Any:
+    return _original_parse(definition)[1]
+
+
+def _parse_asl(definition: str) -> tuple[Any, Any]:
+    tree = _asl_tree(definition)
+    return Preprocessor().visit(tree), tree
+
+
+_original_parse = AmazonStateLanguageParser.parse
 _original_invoke = LambdaSimpleBackend.invoke
 _original_invoke_awslambda = notifications._invoke_awslambda
 _original_key_response = S3Response.key_response
@@ -200,6 +217,7 @@ _PATCHES: list[tuple[Any, str, Any, Any]] = [  # (owner, attribute, patch, origi
     (WaitFunction, "_wait_interval", _wait_interval, WaitFunction._wait_interval),
     (retrier_decl, "time", _retrier_time, retrier_decl.time),
     (BaseExecutionWorkerCommunication, "terminated", _terminated, _original_terminated),
+    (AmazonStateLanguageParser, "parse", staticmethod(_parse_asl), staticmethod(_original_parse)),
     *(
         (
             DynamoHandler,

@@ -27,13 +27,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import boto3
 from moto import mock_aws
 from moto.core.config import DefaultConfig
 
 from local import lambdas, moto_gaps
 from local.simulator import RunwaySimulator, SimulatorConfig
-from local.stack import ACCOUNT_ID, DEFAULT_REGION, LocalStack, deploy_stack
+from local.stack import ACCOUNT_ID, DEFAULT_REGION, LocalStack, deploy_stack, new_session
 from local.timescale import ScaledClock
 
 RUNWAY_DEFAULT_URL = "https://api.dev.runwayml.com"
@@ -107,10 +106,11 @@ class LocalPipeline:
         self.region = DEFAULT_REGION
         self.simulator: RunwaySimulator | None = None
         self.stack: LocalStack | None = None
-        self.session = boto3.Session(region_name=self.region)
+        self.session = new_session(self.region)
         self._functions: dict[str, lambdas.LocalFunction] = {}
         self._exit = contextlib.ExitStack()
         self._started: dict[str, float] = {}
+        self._jobs_table: tuple[LocalStack, Any] | None = None  # one resource per stack (clients are costly)
 
     def __enter__(self) -> LocalPipeline:
         with contextlib.ExitStack() as stack:  # undone at once if starting fails
@@ -170,15 +170,19 @@ class LocalPipeline:
 
     @property
     def s3(self) -> Any:
-        return self.session.client("s3", region_name=self.region)
+        return self.stack_.client("s3")
 
     @property
     def sfn(self) -> Any:
-        return self.session.client("stepfunctions", region_name=self.region)
+        return self.stack_.client("stepfunctions")
 
     @property
     def jobs_table(self) -> Any:
-        return self.session.resource("dynamodb", region_name=self.region).Table(self.stack_.jobs_table)
+        stack = self.stack_
+        if self._jobs_table is None or self._jobs_table[0] is not stack:
+            table = self.session.resource("dynamodb", region_name=self.region).Table(stack.jobs_table)
+            self._jobs_table = (stack, table)
+        return self._jobs_table[1]
 
     @property
     def output_prefix(self) -> str:
@@ -266,7 +270,7 @@ class LocalPipeline:
             "body": json.dumps(body),
             "isBase64Encoded": False,
         }
-        answer = self.session.client("lambda", region_name=self.region).invoke(
+        answer = self.stack_.client("lambda").invoke(
             FunctionName=self.function(self.stack_.api_function).spec.name, Payload=json.dumps(event)
         )
         payload = json.loads(answer["Payload"].read())

@@ -11,6 +11,7 @@ their logical id. moto ignores ``DefinitionSubstitutions``: :func:`substitute_de
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import logging
 import re
@@ -22,6 +23,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import boto3
+import botocore.session
 import yaml
 from samtranslator.parser.parser import Parser
 from samtranslator.translator.translator import Translator
@@ -40,6 +42,20 @@ log = logging.getLogger(__name__)
 logging.getLogger("samtranslator").setLevel(logging.ERROR)  # it warns about its own metrics and toggles
 
 
+def new_session(region: str = DEFAULT_REGION) -> boto3.Session:
+    """A new boto3 session that shares the process's parsed service models: a session of its own reads and
+    parses each service's JSON model again (most of a second for the template's nine services)."""
+    core = botocore.session.Session()
+    core.register_component("data_loader", _LOADER)
+    session = boto3.Session(botocore_session=core, region_name=region)
+    del _LOADER.search_paths[_LOADER_PATHS:]  # boto3 appends its own data folder once more
+    return session
+
+
+_LOADER = boto3.Session()._loader
+_LOADER_PATHS = len(_LOADER.search_paths)
+
+
 class TemplateError(Exception):
     """The template uses something the local stack cannot resolve or create."""
 
@@ -52,13 +68,34 @@ _CfnLoader.add_multi_constructor("!", intrinsics_multi_constructor)
 
 
 def load_template(path: Path | str = TEMPLATE_PATH) -> dict[str, Any]:
-    """The template in CloudFormation's JSON form (``{"Ref": ...}``, ``{"Fn::...": ...}``)."""
-    template: dict[str, Any] = yaml.load(Path(path).read_text(encoding="utf-8"), Loader=_CfnLoader)  # noqa: S506
+    """The template in CloudFormation's JSON form (``{"Ref": ...}``, ``{"Fn::...": ...}``); a fresh copy."""
+    return copy.deepcopy(_parsed(Path(path).read_text(encoding="utf-8")))
+
+
+@functools.lru_cache(maxsize=8)
+def _parsed(text: str) -> dict[str, Any]:
+    template: dict[str, Any] = yaml.load(text, Loader=_CfnLoader)  # noqa: S506
     return template
 
 
 def translate(template: Mapping[str, Any], parameters: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """The CloudFormation template SAM makes of ``template``, computed offline."""
+    """The CloudFormation template SAM makes of ``template``, computed offline (a fresh copy: the same
+    template and parameters are translated once per process)."""
+    key = json.dumps([template, parameters or {}], sort_keys=True, default=repr)
+    with _translations_lock:
+        if key not in _translations:
+            while len(_translations) >= TRANSLATIONS_KEPT:
+                del _translations[next(iter(_translations))]
+            _translations[key] = _translate(template, parameters)
+        return copy.deepcopy(_translations[key])
+
+
+TRANSLATIONS_KEPT = 16
+_translations: dict[str, dict[str, Any]] = {}
+_translations_lock = threading.Lock()
+
+
+def _translate(template: Mapping[str, Any], parameters: Mapping[str, Any] | None) -> dict[str, Any]:
     sam = copy.deepcopy(dict(template))
     for spec in sam["Resources"].values():
         props = spec.get("Properties", {})
@@ -312,6 +349,8 @@ class LocalStack(Resolver):
         self._events: list[dict[str, Any]] = []
         self._events_lock = threading.Lock()
         self._started: set[str] = set()
+        self._clients: dict[str, Any] = {}
+        self._clients_lock = threading.Lock()
         self.creators = {
             "AWS::S3::Bucket": self._bucket,
             "AWS::S3::BucketPolicy": self._bucket_policy,
@@ -374,7 +413,11 @@ class LocalStack(Resolver):
                     sqs.delete_message(QueueUrl=self.events_queue_url, ReceiptHandle=message["ReceiptHandle"])
 
     def client(self, service: str) -> Any:
-        return self.session.client(service, region_name=self.region)
+        """The stack's client of ``service`` (one per stack: boto3 clients are thread-safe, sessions not)."""
+        with self._clients_lock:
+            if service not in self._clients:
+                self._clients[service] = self.session.client(service, region_name=self.region)
+            return self._clients[service]
 
     def name(self, logical_id: str, max_len: int = 64) -> str:
         return f"{self.stack_name}-{logical_id}-{uuid.uuid4().hex[:12]}"[:max_len]

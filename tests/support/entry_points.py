@@ -17,10 +17,9 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-import boto3
 from moto import mock_aws
 
-from local.stack import LOCAL_PARAMETERS
+from local.stack import LOCAL_PARAMETERS, new_session
 from tests.support.template import (
     ROOT,
     create_jobs_table,
@@ -156,7 +155,7 @@ def entry_stack(monkeypatch: Any) -> Iterator[EntryStack]:
     }.items():
         monkeypatch.setenv(key, value)
     with mock_aws():
-        session = boto3.Session(region_name=REGION)
+        session = new_session(REGION)
         dynamodb = session.client("dynamodb")
         bucket = create_video_bucket(session.client("s3"), "videos-test")
         jobs = create_jobs_table(dynamodb, "jobs-test")
