@@ -12,14 +12,12 @@ from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
 
-import boto3
 import httpx
 import pytest
 from botocore.exceptions import ConnectionClosedError, EndpointConnectionError, ReadTimeoutError
-from moto import mock_aws
 
 from tests.support.s3_faults import S3Faults
-from tests.support.template import create_video_bucket, resource_properties
+from tests.support.template import resource_properties
 from videogen.core.errors import StorageRefused, StorageUnavailable
 from videogen.core.settings import Settings
 from videogen.pipeline.archive import archive_task
@@ -65,17 +63,6 @@ class _CountedBody(httpx.SyncByteStream):
         self._counter[self._path] = self._counter.get(self._path, 0) + 1
         for i in range(0, len(self._data), 256 * 1024):
             yield self._data[i : i + 256 * 1024]
-
-
-@pytest.fixture
-def s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    with mock_aws():
-        client = boto3.client("s3")
-        create_video_bucket(client, BUCKET)
-        yield client
 
 
 def make_archiver(s3: Any, origin: Origin) -> OutputArchiver:

@@ -10,12 +10,9 @@ from collections.abc import Iterator
 from types import SimpleNamespace
 from typing import Any
 
-import boto3
 import httpx
 import pytest
-from moto import mock_aws
 
-from tests.support.template import create_video_bucket
 from videogen.core.errors import OutputDownloadFailed, OutputHostNotAllowed
 from videogen.core.settings import Settings
 from videogen.pipeline.output_stream import (
@@ -124,17 +121,6 @@ class Chunks(httpx.SyncByteStream):
     def __iter__(self) -> Iterator[bytes]:
         for i in range(0, len(self._data), self._size):
             yield self._data[i : i + self._size]
-
-
-@pytest.fixture
-def s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    with mock_aws():
-        client = boto3.client("s3")
-        create_video_bucket(client, "videos")
-        yield client
 
 
 def archiver(s3: Any, handler: Any, **config: Any) -> OutputArchiver:

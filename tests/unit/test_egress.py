@@ -17,7 +17,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-import boto3
 import httpcore
 import httpx
 import pytest
@@ -25,10 +24,9 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
-from moto import mock_aws
 
 from local.stack import LOCAL_PARAMETERS
-from tests.support.template import create_video_bucket, function_environment, load_template
+from tests.support.template import function_environment, load_template
 from videogen.core.errors import (
     InvalidWebhookUrl,
     OutputDownloadFailed,
@@ -567,17 +565,6 @@ def test_redirects_are_bounded(origin: Origin, tls: dict[str, Any]) -> None:
 
 
 # --- The archive step: byte cap, timeout, refused destinations ----------------------------------------------
-
-
-@pytest.fixture
-def s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    with mock_aws():
-        client = boto3.client("s3")
-        create_video_bucket(client, "videos")
-        yield client
 
 
 def stored(s3: Any) -> list[str]:
